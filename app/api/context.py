@@ -1,0 +1,178 @@
+"""Per-request context: the store and the DataLoaders every resolver goes through, so
+a course query costs the same number of statements whatever the number of entities."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from strawberry.dataloader import DataLoader
+
+from app.caliper.model import (
+    ATTEMPT,
+    CALCULATED_GRADE,
+    CONTENT,
+    COURSE,
+    GRADABLE_ITEM,
+    GROUP,
+    PERSON,
+)
+from app.projections.attempts import (
+    AttemptState,
+    GradableItemState,
+    fold_attempt,
+    fold_gradable_item,
+)
+from app.projections.calculated_grades import CalculatedGradeState, fold_calculated_grade
+from app.projections.content_items import ContentItemState, fold_content_item
+from app.projections.courses import CourseState, fold_course
+from app.projections.groups import GroupState, fold_group
+from app.projections.people import PersonState, fold_person
+from app.settings import Settings
+from store import read
+from store.db import Store
+from store.read import EntitySummary
+
+State = TypeVar("State")
+# (entity key or course id, asOf in ms or None)
+Key = tuple[str, int | None]
+
+
+def created_at_ms(state: Any) -> int:
+    """createdAt: the entity's first event's time (attempts: first grade; calculated
+    grades: first snapshot)."""
+    found = getattr(state, "created_at_ms", None)
+    if found is None:
+        times = [getattr(v, "graded_at_ms", None) or getattr(v, "calculated_at_ms", 0) for v in state.history]
+        found = min(times) if times else 0
+    return found
+
+
+def _by_created(states: list[Any]) -> list[Any]:
+    states.sort(key=lambda state: (created_at_ms(state), state.id))
+    return states
+
+
+def course_state(summary: EntitySummary) -> CourseState | None:
+    state = fold_course(summary.key, summary.latest_events)
+    if state is None:
+        return None
+    # The index knows the whole history; the fold saw only the newest events.
+    return CourseState(
+        id=state.id,
+        course_number=summary.alt_key or state.course_number,
+        learn_id=state.learn_id,
+        name=state.name,
+        created_at_ms=summary.first_event_ms,
+        last_event_ms=summary.last_event_ms,
+        last_event_position=summary.last_position,
+    )
+
+
+def person_state(summary: EntitySummary) -> PersonState | None:
+    state = fold_person(summary.key, summary.latest_events)
+    if state is None:
+        return None
+    return PersonState(
+        id=state.id,
+        user_id=summary.alt_key or state.user_id,
+        external_id=state.external_id,
+        last_event_ms=summary.last_event_ms,
+        last_event_position=summary.last_position,
+    )
+
+
+@dataclass
+class Context:
+    store: Store
+    settings: Settings
+    feed: Any = None
+    request: Any = None
+    connection_params: dict[str, Any] | None = None
+    loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
+
+    def _loader(self, name: str, load: Callable[[list[Any]], Any]) -> DataLoader[Any, Any]:
+        loader = self.loaders.get(name)
+        if loader is None:
+            loader = self.loaders[name] = DataLoader(load_fn=load)
+        return loader
+
+    # --- one course's entities, folded -----------------------------------------------
+
+    def _course_entities(
+        self, kind: str, fold: Callable[[str, Sequence[Any]], State | None]
+    ) -> DataLoader[Key, list[State]]:
+        async def load(keys: list[Key]) -> list[list[State]]:
+            answers = []
+            for course_id, as_of in keys:
+                events = await read.events_of_course_entities(self.store, course_id, kind, as_of)
+                states = [fold(entity, history) for entity, history in events.items()]
+                owned = [s for s in states if s is not None and s.course_id == course_id]
+                answers.append(_by_created(owned))
+            return answers
+
+        return self._loader(f"course:{kind}", load)
+
+    def course_groups(self) -> DataLoader[Key, list[GroupState]]:
+        return self._course_entities(GROUP, fold_group)
+
+    def course_content_items(self) -> DataLoader[Key, list[ContentItemState]]:
+        return self._course_entities(CONTENT, fold_content_item)
+
+    def course_attempts(self) -> DataLoader[Key, list[AttemptState]]:
+        return self._course_entities(ATTEMPT, fold_attempt)
+
+    def course_calculated_grades(self) -> DataLoader[Key, list[CalculatedGradeState]]:
+        return self._course_entities(CALCULATED_GRADE, fold_calculated_grade)
+
+    # --- single entities by key, batched ------------------------------------------
+
+    def _entities(
+        self, kind: str, fold: Callable[[str, Sequence[Any]], State | None]
+    ) -> DataLoader[Key, State | None]:
+        async def load(keys: list[Key]) -> list[State | None]:
+            by_as_of: dict[int | None, list[str]] = {}
+            for key, as_of in keys:
+                by_as_of.setdefault(as_of, []).append(key)
+            folded: dict[Key, State | None] = {}
+            for as_of, entity_keys in by_as_of.items():
+                events = await read.events_of_entities(self.store, kind, entity_keys, as_of)
+                for key in entity_keys:
+                    history = events.get(key)
+                    folded[(key, as_of)] = fold(key, history) if history else None
+            return [folded[key] for key in keys]
+
+        return self._loader(f"entity:{kind}", load)
+
+    def groups(self) -> DataLoader[Key, GroupState | None]:
+        return self._entities(GROUP, fold_group)
+
+    def content_items(self) -> DataLoader[Key, ContentItemState | None]:
+        return self._entities(CONTENT, fold_content_item)
+
+    def gradable_items(self) -> DataLoader[Key, GradableItemState | None]:
+        return self._entities(GRADABLE_ITEM, fold_gradable_item)
+
+    def _summaries(
+        self, kind: str, build: Callable[[EntitySummary], State | None]
+    ) -> DataLoader[Key, State | None]:
+        async def load(keys: list[Key]) -> list[State | None]:
+            by_as_of: dict[int | None, list[str]] = {}
+            for key, as_of in keys:
+                by_as_of.setdefault(as_of, []).append(key)
+            built: dict[Key, State | None] = {}
+            for as_of, entity_keys in by_as_of.items():
+                summaries = await read.entity_summaries(self.store, kind, entity_keys, as_of)
+                for key in entity_keys:
+                    summary = summaries.get(key)
+                    built[(key, as_of)] = build(summary) if summary else None
+            return [built[key] for key in keys]
+
+        return self._loader(f"summary:{kind}", load)
+
+    def courses(self) -> DataLoader[Key, CourseState | None]:
+        return self._summaries(COURSE, course_state)
+
+    def people(self) -> DataLoader[Key, PersonState | None]:
+        return self._summaries(PERSON, person_state)

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from app.api.attempt import Attempt
+from app.api.calculated_grade import CalculatedGrade
+from app.api.context import created_at_ms
+from app.api.connections import Connection, paginate
+from app.api.content_item import ContentItem
+from app.api.event import Event, EventFilter
+from app.api.group import Group
+from app.api.log import events_connection
+from app.projections.courses import CourseState
+
+
+async def load_course(info: Info, course_id: str | None, as_of: int | None) -> Course | None:
+    if not course_id:
+        return None
+    state = await info.context.courses().load((course_id, as_of))
+    return Course.from_state(state, as_of) if state else None
+
+
+def _created_then_id(state: Any) -> list[Any]:
+    return [created_at_ms(state), state.id]
+
+
+@strawberry.type
+class Course:
+    id: strawberry.ID
+    course_number: str | None
+    learn_id: str | None
+    name: str | None = strawberry.field(
+        description="the CourseOffering's name, where Learn sends one"
+    )
+    as_of: strawberry.Private[int | None]
+
+    @classmethod
+    def from_state(cls, state: CourseState, as_of: int | None) -> Course:
+        return cls(
+            id=strawberry.ID(state.id),
+            course_number=state.course_number,
+            learn_id=state.learn_id,
+            name=state.name,
+            as_of=as_of,
+        )
+
+    @strawberry.field
+    async def groups(
+        self, info: Info, include_deleted: bool = False, first: int = 100, after: str | None = None
+    ) -> Connection[Group]:
+        states = await info.context.course_groups().load((self.id, self.as_of))
+        if not include_deleted:
+            states = [s for s in states if not s.deleted]
+        return paginate(
+            states,
+            first=first,
+            after=after,
+            sort_key=_created_then_id,
+            node_of=lambda s: Group.from_state(s, self.as_of),
+        )
+
+    @strawberry.field
+    async def content_items(
+        self, info: Info, include_deleted: bool = False, first: int = 100, after: str | None = None
+    ) -> Connection[ContentItem]:
+        states = await info.context.course_content_items().load((self.id, self.as_of))
+        if not include_deleted:
+            states = [s for s in states if not s.deleted]
+        return paginate(
+            states,
+            first=first,
+            after=after,
+            sort_key=_created_then_id,
+            node_of=lambda s: ContentItem.from_state(s, self.as_of),
+        )
+
+    @strawberry.field
+    async def attempts(
+        self,
+        info: Info,
+        user_id: str | None = None,
+        gradable_item_id: str | None = None,
+        first: int = 100,
+        after: str | None = None,
+    ) -> Connection[Attempt]:
+        states = await info.context.course_attempts().load((self.id, self.as_of))
+        if gradable_item_id is not None:
+            states = [s for s in states if s.gradable_item_id == gradable_item_id]
+        if user_id is not None:
+            states = await _of_user(info, states, lambda s: s.assignee_id, user_id, self.as_of)
+        return paginate(
+            states,
+            first=first,
+            after=after,
+            sort_key=_created_then_id,
+            node_of=lambda s: Attempt.from_state(s, self.as_of),
+        )
+
+    @strawberry.field
+    async def calculated_grades(
+        self,
+        info: Info,
+        is_course_grade: bool | None = None,
+        user_id: str | None = None,
+        first: int = 100,
+        after: str | None = None,
+    ) -> Connection[CalculatedGrade]:
+        states = await info.context.course_calculated_grades().load((self.id, self.as_of))
+        if is_course_grade is not None:
+            states = [s for s in states if bool(s.is_course_grade) == is_course_grade]
+        if user_id is not None:
+            states = await _of_user(info, states, lambda s: s.user_id, user_id, self.as_of)
+        return paginate(
+            states,
+            first=first,
+            after=after,
+            sort_key=_created_then_id,
+            node_of=lambda s: CalculatedGrade.from_state(s, self.as_of),
+        )
+
+    @strawberry.field
+    async def events(
+        self,
+        info: Info,
+        filter: EventFilter | None = None,
+        first: int = 100,
+        after: str | None = None,
+    ) -> Connection[Event]:
+        return await events_connection(
+            info, filter, first=first, after=after, within_course=self.id, as_of_ms=self.as_of
+        )
+
+
+async def _of_user(info: Info, states: list, person_of, user_id: str, as_of: int | None) -> list:
+    """Keep the states whose person (by IRI) has that bb:user.id."""
+    iris = [person_of(s) for s in states if person_of(s)]
+    people = await info.context.people().load_many([(iri, as_of) for iri in iris])
+    matching = {p.id for p in people if p is not None and p.user_id == user_id}
+    return [s for s in states if person_of(s) in matching]

@@ -1,0 +1,133 @@
+"""/graphql over HTTP and WebSocket: tokens, the body cap, orjson, GraphiQL, and the
+live feed that wakes subscriptions when events are appended."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from app.api.caliper_endpoint import token_accepted
+from app.api.context import Context
+from app.api.problems import problem
+from app.api.schema import SCHEMA
+from app.settings import Settings
+from store.append import AppendResult
+from store.db import Store
+from store.tables import EventRow
+
+# Other workers append too: a subscription also looks at the log this often.
+POLL_SECONDS = 1.0
+
+
+class LiveFeed:
+    """Wakes waiting subscriptions when this process appends; polls for the others."""
+
+    def __init__(self) -> None:
+        self._store: Store | None = None
+        self._changed = asyncio.Event()
+
+    def attach(self, store: Store) -> None:
+        self._store = store
+
+    def notify(self, result: AppendResult) -> None:
+        if result.appended:
+            self._changed.set()
+            self._changed = asyncio.Event()
+
+    async def last_position(self) -> int:
+        assert self._store is not None
+        async with self._store.reader.connect() as connection:
+            found = await connection.execute(select(func.max(EventRow.__table__.c.position)))
+            return int(found.scalar() or 0)
+
+    async def wait(self, after_position: int) -> None:
+        changed = self._changed
+        try:
+            await asyncio.wait_for(changed.wait(), timeout=POLL_SECONDS)
+        except TimeoutError:
+            pass
+
+
+class CoursegraphGraphQL(GraphQL):
+    def __init__(self, settings: Settings, feed: LiveFeed) -> None:
+        super().__init__(
+            SCHEMA,
+            graphql_ide="graphiql" if settings.graphiql else None,
+            allowed_origins=settings.cors_origins,
+        )
+        self.settings = settings
+        self.feed = feed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request = Request(scope, receive)
+            refusal = self._refuse(request)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+    def _refuse(self, request: Request) -> Response | None:
+        if self.settings.graphiql and self.should_render_graphql_ide(request):
+            return None  # the page loads without a token; its header editor sends one
+        if self.settings.api_tokens and not token_accepted(request, self.settings.api_tokens):
+            return problem(
+                401, "GraphQL needs `Authorization: Bearer <token>` (COURSEGRAPH_API_TOKENS)"
+            )
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.settings.max_body_bytes:
+            return problem(
+                413,
+                f"body is larger than COURSEGRAPH_MAX_BODY_BYTES ({self.settings.max_body_bytes} bytes)",
+            )
+        return None
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        if isinstance(request, WebSocket) and self.settings.api_tokens:
+            pass  # connection_init payloads carry the token; checked in on_ws_connect
+        return Context(
+            store=request.app.state.store, settings=self.settings, feed=self.feed, request=request
+        )
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        if not self.settings.api_tokens:
+            return None
+        params = context.connection_params or {}
+        token = str(params.get("Authorization") or params.get("authorization") or "")
+        token = token.split(" ", 1)[-1] if token.lower().startswith("bearer ") else token
+        if token not in self.settings.api_tokens:
+            from strawberry.exceptions import ConnectionRejectionError
+
+            raise ConnectionRejectionError({"reason": "unknown token"})
+        return None
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        from app.api.graphiql import graphiql_page
+
+        return graphiql_page(self.settings, request)
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)
+
+
+def graphql_routes(settings: Settings, feed: LiveFeed) -> list[BaseRoute]:
+    from app.api.graphiql import graphiql_routes
+
+    view = CoursegraphGraphQL(settings, feed)
+    return [
+        Route("/graphql", view, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", view),
+        *graphiql_routes(settings),
+    ]

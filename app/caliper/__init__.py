@@ -1,0 +1,1 @@
+"""Reading Caliper: envelopes, both styles, normalised columns. Pure: no I/O."""

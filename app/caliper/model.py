@@ -1,0 +1,87 @@
+"""What the reader hands the store: events with their normalised columns, entity
+descriptions, and rejected items. Plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# Entity kinds the index knows. A calculated grade's key is "<course>|<itemId>|<user>".
+COURSE = "course"
+GROUP = "group"
+CONTENT = "content"
+GRADABLE_ITEM = "gradable_item"
+ATTEMPT = "attempt"
+CALCULATED_GRADE = "calculated_grade"
+PERSON = "person"
+ENTITY_KINDS = (COURSE, GROUP, CONTENT, GRADABLE_ITEM, ATTEMPT, CALCULATED_GRADE, PERSON)
+
+
+@dataclass(frozen=True, slots=True)
+class EntityRef:
+    kind: str
+    key: str
+    # A second lookup key: courseNumber for courses, bb:user.id for people.
+    alt_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadEvent:
+    raw: dict[str, Any]
+    raw_json: bytes
+    content_hash: str
+    event_id: str | None
+    type: str
+    action: str
+    event_time_ms: int
+    style: str
+    actor_id: str | None
+    object_id: str | None
+    course_id: str | None
+    entities: tuple[EntityRef, ...]
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class EntityDescription:
+    raw: dict[str, Any]
+    raw_json: bytes
+    content_hash: str
+    entity_id: str
+    entity_type: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedItem:
+    raw: Any
+    raw_json: bytes
+    content_hash: str
+    reason: str
+    path: str
+
+
+@dataclass(slots=True)
+class ReadBatch:
+    """Everything one request (or one ingest chunk) holds, in the order it came."""
+
+    sensor: str | None
+    events: list[ReadEvent]
+    descriptions: list[EntityDescription]
+    rejected: list[RejectedItem]
+
+
+class ShapeError(ValueError):
+    """The body is not an envelope, an array of envelopes or events, or a bare event."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class UnsupportedVersion(ValueError):
+    def __init__(self, path: str, version: Any) -> None:
+        super().__init__(f"{path}: unsupported dataVersion {version!r}")
+        self.path = path
+        self.version = version

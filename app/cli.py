@@ -1,0 +1,125 @@
+"""coursegraph serve | ingest | seed | verify | schema | db upgrade"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from app.settings import Settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.startup import check_schema_or_explain
+
+    settings = Settings()
+    problem = asyncio.run(check_schema_or_explain(settings.database_url))
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    print(
+        f"coursegraph: GraphQL and GraphiQL at http://{args.host}:{args.port}/graphql",
+        file=sys.stderr,
+    )
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        access_log=False,
+    )
+    return 0
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from app.files import expand_paths
+    from app.runner import run_ingest
+
+    files, missing = expand_paths(args.paths)
+    if missing:
+        for line in missing:
+            print(f"coursegraph ingest: {line}", file=sys.stderr)
+        return 2
+    return asyncio.run(run_ingest(Settings(), files, repair=args.repair))
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from app.runner import run_seed
+
+    return asyncio.run(run_seed(Settings(), scale=args.scale))
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from app.verify import run_verify
+
+    return asyncio.run(run_verify(Settings()))
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from app.api.schema import schema_sdl
+
+    sys.stdout.write(schema_sdl())
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from app.startup import upgrade
+
+    asyncio.run(upgrade(Settings().database_url))
+    print("coursegraph: the database schema is up to date", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="coursegraph",
+        description="A Caliper event store for Blackboard Learn, with a GraphQL API.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve /graphql, /caliper and /healthz")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(run=_serve)
+
+    ingest = commands.add_parser("ingest", help="append Caliper files, folders or stdin (-)")
+    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest.add_argument(
+        "--repair",
+        action="store_true",
+        help="fix U+00A0 used as whitespace and raw control characters inside strings",
+    )
+    ingest.set_defaults(run=_ingest)
+
+    seed = commands.add_parser("seed", help="load the demo semester (idempotent)")
+    seed.add_argument("--scale", type=int, default=1, help="generate a semester N times larger")
+    seed.set_defaults(run=_seed)
+
+    verify = commands.add_parser("verify", help="rebuild derived data from the log and compare")
+    verify.set_defaults(run=_verify)
+
+    schema = commands.add_parser("schema", help="print the GraphQL SDL")
+    schema.set_defaults(run=_schema)
+
+    db = commands.add_parser("db", help="database schema migrations")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_commands.add_parser("upgrade", help="bring the database schema up to date")
+    upgrade.set_defaults(run=_db_upgrade)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits 2 on usage errors
+    return int(args.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""`coursegraph ingest`: files → reader → store, in batches of one transaction each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from app.caliper.model import ReadBatch, ShapeError, UnsupportedVersion
+from app.caliper.reader import check_data_version, read_body, reject
+from app.files import Document, Problem, Repaired, open_binary, read_items
+from store.append import AppendResult, append_batch
+from store.db import Store
+
+BATCH_EVENTS = 2000
+
+
+@dataclass
+class IngestSummary:
+    read: int = 0
+    result: AppendResult = field(default_factory=AppendResult)
+    problems: list[str] = field(default_factory=list)  # "file:line[:col]: reason"
+    repairs: list[str] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return len(self.result.rejected)
+
+    def line(self) -> str:
+        r = self.result
+        return (
+            f"read {self.read}, appended {r.appended}, duplicates {r.duplicates}, "
+            f"conflicts {r.conflicts}, rejected {self.rejected}, entities {r.entities}"
+        )
+
+
+class _Batcher:
+    def __init__(self, store: Store, summary: IngestSummary, source: str) -> None:
+        self.store = store
+        self.summary = summary
+        self.source = source
+        self.batch = ReadBatch(sensor=None, events=[], descriptions=[], rejected=[])
+
+    def add(self, document: Document) -> None:
+        where = document.where
+        try:
+            check_data_version(document.value, "$")
+            part = read_body(document.value, base_path="$")
+        except (ShapeError, UnsupportedVersion) as error:
+            item = reject(document.value, where, str(error))
+            self.batch.rejected.append(item)
+            self.summary.read += 1
+            self.summary.problems.append(f"{where}: {error}")
+            return
+        for item in part.rejected:
+            self.summary.problems.append(f"{where}: {item.path}: {item.reason}")
+            self.batch.rejected.append(reject(item.raw, f"{where} {item.path}", item.reason))
+        self.summary.read += len(part.events) + len(part.descriptions) + len(part.rejected)
+        self.batch.events.extend(part.events)
+        self.batch.descriptions.extend(
+            replace(item, path=f"{where} {item.path}") for item in part.descriptions
+        )
+        if self.batch.sensor is None:
+            self.batch.sensor = part.sensor
+
+    def add_problem(self, problem: Problem) -> None:
+        self.summary.read += 1
+        self.summary.problems.append(f"{problem.where}: {problem.reason}")
+        self.batch.rejected.append(reject(problem.raw, problem.where, problem.reason))
+
+    @property
+    def full(self) -> bool:
+        return len(self.batch.events) >= BATCH_EVENTS
+
+    async def flush(self) -> None:
+        batch = self.batch
+        if not (batch.events or batch.descriptions or batch.rejected):
+            return
+        self.batch = ReadBatch(sensor=None, events=[], descriptions=[], rejected=[])
+        self.summary.result.add(await append_batch(self.store, batch, source=self.source))
+
+
+async def ingest_files(
+    store: Store,
+    files: Iterable[str],
+    *,
+    repair: bool = False,
+    on_progress: Callable[[str, int], Any] | None = None,
+    source: str = "ingest",
+) -> IngestSummary:
+    """on_progress(file, bytes of it read so far) is called now and then."""
+    summary = IngestSummary()
+    batcher = _Batcher(store, summary, source)
+    for name in files:
+        raw, stream = open_binary(name)
+        try:
+            for count, item in enumerate(read_items(name, stream, repair=repair)):
+                if on_progress and count % 256 == 0:
+                    on_progress(name, _offset(raw))
+                if isinstance(item, Document):
+                    batcher.add(item)
+                elif isinstance(item, Problem):
+                    batcher.add_problem(item)
+                elif isinstance(item, Repaired):
+                    summary.repairs.append(f"{item.where}: {item.what}")
+                if batcher.full:
+                    await batcher.flush()
+        finally:
+            if on_progress:
+                on_progress(name, _offset(raw))
+            if name != "-":
+                stream.close()
+                raw.close()
+    await batcher.flush()
+    return summary
+
+
+def _offset(raw: Any) -> int:
+    try:
+        return int(raw.tell())
+    except (OSError, ValueError):
+        return 0

@@ -1,0 +1,306 @@
+"""The queries the API needs: by entity, by course, by filter, paged. Each returns
+plain records; nothing here knows Caliper beyond the indexed columns."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, func, or_, select
+
+from store.db import Store
+from store.records import StoredEvent, StoredRejectedItem
+from store.tables import EventEntityRow, EventRow, RejectedItemRow
+
+EVENTS = EventRow.__table__
+ENTITIES = EventEntityRow.__table__
+REJECTED = RejectedItemRow.__table__
+
+_EVENT_COLUMNS = (
+    EVENTS.c.position,
+    EVENTS.c.event_id,
+    EVENTS.c.type,
+    EVENTS.c.action,
+    EVENTS.c.event_time,
+    EVENTS.c.received_at,
+    EVENTS.c.actor_id,
+    EVENTS.c.object_id,
+    EVENTS.c.course_id,
+    EVENTS.c.raw,
+)
+IN_CHUNK = 500
+
+
+def _event(row: Sequence[Any]) -> StoredEvent:
+    return StoredEvent(
+        position=row[0],
+        event_id=row[1],
+        type=row[2],
+        action=row[3],
+        event_time_ms=row[4],
+        received_at_ms=row[5],
+        actor_id=row[6],
+        object_id=row[7],
+        course_id=row[8],
+        raw=orjson.loads(row[9]),
+    )
+
+
+def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
+    return [values[i : i + IN_CHUNK] for i in range(0, len(values), IN_CHUNK)] or [[]]
+
+
+async def events_of_entities(
+    store: Store, kind: str, keys: Sequence[str], until_ms: int | None = None
+) -> dict[str, list[StoredEvent]]:
+    """Every event that touches each entity (eventTime <= until_ms when given)."""
+    found: dict[str, list[StoredEvent]] = defaultdict(list)
+    unique = list(dict.fromkeys(keys))
+    if not unique:
+        return found
+    async with store.reader.connect() as connection:
+        for chunk in _chunks(unique):
+            query = (
+                select(ENTITIES.c.entity_key, *_EVENT_COLUMNS)
+                .join(EVENTS, EVENTS.c.position == ENTITIES.c.position)
+                .where(ENTITIES.c.kind == kind, ENTITIES.c.entity_key.in_(chunk))
+            )
+            if until_ms is not None:
+                query = query.where(ENTITIES.c.event_time <= until_ms)
+            for row in await connection.execute(query):
+                found[row[0]].append(_event(row[1:]))
+    return found
+
+
+async def events_of_course_entities(
+    store: Store, course_id: str, kind: str, until_ms: int | None = None
+) -> dict[str, list[StoredEvent]]:
+    """Every event of every `kind` entity that any event of the course mentions."""
+    mentioned = select(ENTITIES.c.entity_key).where(
+        ENTITIES.c.course_id == course_id, ENTITIES.c.kind == kind
+    )
+    if until_ms is not None:
+        mentioned = mentioned.where(ENTITIES.c.event_time <= until_ms)
+    query = (
+        select(ENTITIES.c.entity_key, *_EVENT_COLUMNS)
+        .join(EVENTS, EVENTS.c.position == ENTITIES.c.position)
+        .where(ENTITIES.c.kind == kind, ENTITIES.c.entity_key.in_(mentioned.distinct()))
+    )
+    if until_ms is not None:
+        query = query.where(ENTITIES.c.event_time <= until_ms)
+    found: dict[str, list[StoredEvent]] = defaultdict(list)
+    async with store.reader.connect() as connection:
+        for row in await connection.execute(query):
+            found[row[0]].append(_event(row[1:]))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class EntitySummary:
+    """What the index says of a course or a person, plus its latest events."""
+
+    key: str
+    first_event_ms: int
+    last_event_ms: int
+    last_position: int
+    alt_key: str | None  # the latest non-null alt key (courseNumber / bb:user.id)
+    latest_events: list[StoredEvent]
+
+
+async def entity_summaries(
+    store: Store, kind: str, keys: Sequence[str], until_ms: int | None = None, latest: int = 20
+) -> dict[str, EntitySummary]:
+    """Per entity: first/last event time, latest alt key, and its `latest` newest events
+    (enough for the fields courses and people carry in nearly every event)."""
+    unique = list(dict.fromkeys(keys))
+    summaries: dict[str, EntitySummary] = {}
+    if not unique:
+        return summaries
+    async with store.reader.connect() as connection:
+        for chunk in _chunks(unique):
+            where = [ENTITIES.c.kind == kind, ENTITIES.c.entity_key.in_(chunk)]
+            if until_ms is not None:
+                where.append(ENTITIES.c.event_time <= until_ms)
+            ranked = (
+                select(
+                    ENTITIES.c.entity_key,
+                    ENTITIES.c.position,
+                    ENTITIES.c.event_time,
+                    ENTITIES.c.alt_key,
+                    func.row_number()
+                    .over(
+                        partition_by=ENTITIES.c.entity_key,
+                        order_by=(ENTITIES.c.event_time.desc(), ENTITIES.c.position.desc()),
+                    )
+                    .label("rank"),
+                    func.min(ENTITIES.c.event_time)
+                    .over(partition_by=ENTITIES.c.entity_key)
+                    .label("first"),
+                )
+                .where(*where)
+                .subquery()
+            )
+            rows = (
+                await connection.execute(
+                    select(ranked)
+                    .where(or_(ranked.c.rank <= latest, ranked.c.alt_key.is_not(None)))
+                    .order_by(ranked.c.entity_key, ranked.c.rank)
+                )
+            ).all()
+            wanted: dict[int, str] = {}
+            info: dict[str, dict[str, Any]] = {}
+            for key, position, event_time, alt_key, rank, first in rows:
+                entry = info.setdefault(
+                    key,
+                    {"first": first, "last": event_time, "position": position, "alt": None},
+                )
+                if entry["alt"] is None and alt_key is not None:
+                    entry["alt"] = alt_key
+                if rank <= latest:
+                    wanted[position] = key
+            by_key: dict[str, list[StoredEvent]] = defaultdict(list)
+            positions = list(wanted)
+            for part in _chunks(positions):
+                result = await connection.execute(
+                    select(*_EVENT_COLUMNS).where(EVENTS.c.position.in_(part))
+                )
+                for row in result:
+                    by_key[wanted[row[0]]].append(_event(row))
+            for key, entry in info.items():
+                summaries[key] = EntitySummary(
+                    key=key,
+                    first_event_ms=entry["first"],
+                    last_event_ms=entry["last"],
+                    last_position=entry["position"],
+                    alt_key=entry["alt"],
+                    latest_events=by_key.get(key, []),
+                )
+    return summaries
+
+
+async def keys_with_alt_key(store: Store, kind: str, alt_key: str) -> list[str]:
+    async with store.reader.connect() as connection:
+        result = await connection.execute(
+            select(ENTITIES.c.entity_key)
+            .where(ENTITIES.c.kind == kind, ENTITIES.c.alt_key == alt_key)
+            .distinct()
+        )
+        return [row[0] for row in result]
+
+
+async def all_keys(store: Store, kind: str) -> list[str]:
+    async with store.reader.connect() as connection:
+        result = await connection.execute(
+            select(ENTITIES.c.entity_key).where(ENTITIES.c.kind == kind).distinct()
+        )
+        return [row[0] for row in result]
+
+
+# --- the event log, filtered and paged ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EventQuery:
+    course_ids: tuple[str, ...] | None = None  # None: any course
+    type: str | None = None
+    action: str | None = None
+    actor_id: str | None = None
+    object_id: str | None = None
+    since_ms: int | None = None  # eventTime >= since
+    until_ms: int | None = None  # eventTime < until
+    as_of_ms: int | None = None  # eventTime <= as_of
+    after_position: int | None = None
+
+    def is_unfiltered(self) -> bool:
+        return self == EventQuery(after_position=self.after_position)
+
+
+def _event_conditions(query: EventQuery) -> list[Any]:
+    conditions: list[Any] = []
+    if query.course_ids is not None:
+        conditions.append(EVENTS.c.course_id.in_(query.course_ids))
+    if query.type is not None:
+        conditions.append(EVENTS.c.type == query.type)
+    if query.action is not None:
+        conditions.append(EVENTS.c.action == query.action)
+    if query.actor_id is not None:
+        conditions.append(EVENTS.c.actor_id == query.actor_id)
+    if query.object_id is not None:
+        conditions.append(EVENTS.c.object_id == query.object_id)
+    if query.since_ms is not None:
+        conditions.append(EVENTS.c.event_time >= query.since_ms)
+    if query.until_ms is not None:
+        conditions.append(EVENTS.c.event_time < query.until_ms)
+    if query.as_of_ms is not None:
+        conditions.append(EVENTS.c.event_time <= query.as_of_ms)
+    if query.after_position is not None:
+        conditions.append(EVENTS.c.position > query.after_position)
+    return conditions
+
+
+async def count_events(store: Store, query: EventQuery) -> int:
+    async with store.reader.connect() as connection:
+        if query.is_unfiltered():
+            # Positions are gapless from 1, so the newest position is the count.
+            last = (await connection.execute(select(func.max(EVENTS.c.position)))).scalar() or 0
+            return max(0, last - (query.after_position or 0))
+        conditions = _event_conditions(query)
+        statement = select(func.count()).select_from(EVENTS).where(and_(*conditions))
+        return int((await connection.execute(statement)).scalar() or 0)
+
+
+async def page_events(
+    store: Store, query: EventQuery, *, after_cursor_position: int | None, limit: int
+) -> list[StoredEvent]:
+    conditions = _event_conditions(query)
+    if after_cursor_position is not None:
+        conditions.append(EVENTS.c.position > after_cursor_position)
+    statement = (
+        select(*_EVENT_COLUMNS).where(and_(*conditions)).order_by(EVENTS.c.position).limit(limit)
+    )
+    async with store.reader.connect() as connection:
+        return [_event(row) for row in await connection.execute(statement)]
+
+
+async def events_by_position(store: Store, positions: Sequence[int]) -> dict[int, StoredEvent]:
+    found: dict[int, StoredEvent] = {}
+    async with store.reader.connect() as connection:
+        for part in _chunks(list(positions)):
+            for row in await connection.execute(
+                select(*_EVENT_COLUMNS).where(EVENTS.c.position.in_(part))
+            ):
+                found[row[0]] = _event(row)
+    return found
+
+
+async def count_rejected(store: Store) -> int:
+    async with store.reader.connect() as connection:
+        return int(
+            (await connection.execute(select(func.count()).select_from(REJECTED))).scalar() or 0
+        )
+
+
+async def page_rejected(
+    store: Store, *, after_row: int | None, limit: int
+) -> list[StoredRejectedItem]:
+    statement = (
+        select(
+            REJECTED.c.row_id,
+            REJECTED.c.received_at,
+            REJECTED.c.reason,
+            REJECTED.c.path,
+            REJECTED.c.raw,
+        )
+        .order_by(REJECTED.c.row_id)
+        .limit(limit)
+    )
+    if after_row is not None:
+        statement = statement.where(REJECTED.c.row_id > after_row)
+    async with store.reader.connect() as connection:
+        return [
+            StoredRejectedItem(row[0], row[1], row[2], row[3], orjson.loads(row[4]))
+            for row in await connection.execute(statement)
+        ]

@@ -1,0 +1,85 @@
+"""SQLModel tables: the append-only event log, its entity index, entity descriptions
+found in envelopes, and rejected items. Times are integer milliseconds (UTC)."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, Text
+from sqlmodel import Field, SQLModel
+
+
+class EventRow(SQLModel, table=True):
+    """One stored event: the verbatim JSON plus the columns queries need."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_course_position", "course_id", "position"),
+        Index("ix_events_type_position", "type", "position"),
+        Index("ix_events_actor", "actor_id"),
+        Index("ix_events_object", "object_id"),
+        Index("ix_events_event_id", "event_id"),
+        Index("ix_events_event_time", "event_time"),
+    )
+
+    # Assigned by the writer under the append lock: gapless, in commit order.
+    position: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    event_id: str | None = Field(default=None, sa_type=Text)
+    # Dedupe is this unique index: equal content (ids included) is the same event.
+    content_hash: str = Field(sa_type=Text, unique=True)
+    type: str = Field(sa_type=Text)
+    action: str = Field(sa_type=Text)
+    event_time: int = Field(sa_type=BigInteger)
+    received_at: int = Field(sa_type=BigInteger)
+    sensor: str | None = Field(default=None, sa_type=Text)
+    style: str = Field(sa_type=Text)
+    actor_id: str | None = Field(default=None, sa_type=Text)
+    object_id: str | None = Field(default=None, sa_type=Text)
+    course_id: str | None = Field(default=None, sa_type=Text)
+    raw: str = Field(sa_type=Text)
+
+
+class EventEntityRow(SQLModel, table=True):
+    """Which entities each event touches: derived from the log, rebuilt by verify."""
+
+    __tablename__ = "event_entities"
+    __table_args__ = (
+        Index("ix_event_entities_course", "course_id", "kind", "event_time", "position"),
+        Index("ix_event_entities_alt_key", "kind", "alt_key"),
+        Index("ix_event_entities_position", "position"),
+    )
+
+    kind: str = Field(sa_type=Text, primary_key=True)
+    entity_key: str = Field(sa_type=Text, primary_key=True)
+    position: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    event_time: int = Field(sa_type=BigInteger)
+    course_id: str | None = Field(default=None, sa_type=Text)
+    alt_key: str | None = Field(default=None, sa_type=Text)
+
+
+class EntityDescriptionRow(SQLModel, table=True):
+    """An entity (Person, Membership, …) sent beside the events in an envelope."""
+
+    __tablename__ = "entity_descriptions"
+
+    row_id: int | None = Field(default=None, primary_key=True)
+    content_hash: str = Field(sa_type=Text, unique=True)
+    entity_id: str = Field(sa_type=Text, index=True)
+    entity_type: str = Field(sa_type=Text)
+    received_at: int = Field(sa_type=BigInteger)
+    source: str = Field(sa_type=Text)
+    raw: str = Field(sa_type=Text)
+
+
+class RejectedItemRow(SQLModel, table=True):
+    """An item that could not be stored as an event, kept verbatim with the reason."""
+
+    __tablename__ = "rejected_items"
+
+    row_id: int | None = Field(default=None, primary_key=True)
+    content_hash: str = Field(sa_type=Text, unique=True)
+    received_at: int = Field(sa_type=BigInteger)
+    reason: str = Field(sa_type=Text)
+    path: str = Field(sa_type=Text)
+    raw: str = Field(sa_type=Text)
+
+
+APPEND_ONLY_TABLES = ("events",)
