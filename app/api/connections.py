@@ -50,7 +50,13 @@ def decode_cursor(cursor: str) -> Any:
         raise GraphQLError(f"`after`: {cursor!r} is not a cursor this API gave out") from None
 
 
-def check_first(first: int) -> int:
+DEFAULT_PAGE = 100
+
+
+def check_first(first: int | None) -> int:
+    """`first` as given (null means the default page), within the limit."""
+    if first is None:
+        return DEFAULT_PAGE
     if first < 0 or first > MAX_PAGE:
         raise GraphQLError(f"`first` must be between 0 and {MAX_PAGE} (got {first})")
     return first
@@ -83,14 +89,14 @@ def build_connection(
 def paginate(
     items: Sequence[S],
     *,
-    first: int,
+    first: int | None,
     after: str | None,
     sort_key: Callable[[S], list[Any]],
     node_of: Callable[[S], T],
 ) -> Connection[T]:
     """Page an already sorted list; the cursor is the item's sort key, so a page
     boundary stays put when items are added before or after it."""
-    check_first(first)
+    first = check_first(first)
     start = 0
     if after is not None:
         boundary = decode_cursor(after)

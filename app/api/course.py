@@ -49,7 +49,7 @@ class Course:
 
     @strawberry.field
     async def groups(
-        self, info: Info, include_deleted: bool = False, first: int = 100, after: str | None = None
+        self, info: Info, include_deleted: bool | None = False, first: int | None = 100, after: str | None = None
     ) -> Connection[Group]:
         states = await info.context.course_groups().load((self.id, self.as_of))
         if not include_deleted:
@@ -64,7 +64,7 @@ class Course:
 
     @strawberry.field
     async def content_items(
-        self, info: Info, include_deleted: bool = False, first: int = 100, after: str | None = None
+        self, info: Info, include_deleted: bool | None = False, first: int | None = 100, after: str | None = None
     ) -> Connection[ContentItem]:
         states = await info.context.course_content_items().load((self.id, self.as_of))
         if not include_deleted:
@@ -83,7 +83,7 @@ class Course:
         info: Info,
         user_id: str | None = None,
         gradable_item_id: str | None = None,
-        first: int = 100,
+        first: int | None = 100,
         after: str | None = None,
     ) -> Connection[Attempt]:
         states = await info.context.course_attempts().load((self.id, self.as_of))
@@ -105,7 +105,7 @@ class Course:
         info: Info,
         is_course_grade: bool | None = None,
         user_id: str | None = None,
-        first: int = 100,
+        first: int | None = 100,
         after: str | None = None,
     ) -> Connection[CalculatedGrade]:
         states = await info.context.course_calculated_grades().load((self.id, self.as_of))
@@ -126,7 +126,7 @@ class Course:
         self,
         info: Info,
         filter: EventFilter | None = None,
-        first: int = 100,
+        first: int | None = 100,
         after: str | None = None,
     ) -> Connection[Event]:
         return await events_connection(

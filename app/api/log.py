@@ -30,12 +30,12 @@ async def events_connection(
     info: Info,
     filter: EventFilter | None,
     *,
-    first: int,
+    first: int | None,
     after: str | None,
     within_course: str | None = None,
     as_of_ms: int | None = None,
 ) -> Connection[Event]:
-    check_first(first)
+    first = check_first(first)
     store = info.context.store
     query = event_query(filter, await course_scope(info, filter, within_course), as_of_ms)
     after_position = None

@@ -30,10 +30,9 @@ class Query:
         self,
         info: Info,
         course_number: str | None = None,
-        first: int = 100,
+        first: int | None = 100,
         after: str | None = None,
     ) -> Connection[Course]:
-        check_first(first)
         store = info.context.store
         if course_number is None:
             keys = await read.all_keys(store, COURSE)
@@ -103,16 +102,16 @@ class Query:
         self,
         info: Info,
         filter: EventFilter | None = None,
-        first: int = 100,
+        first: int | None = 100,
         after: str | None = None,
     ) -> Connection[Event]:
         return await events_connection(info, filter, first=first, after=after)
 
     @strawberry.field
     async def rejected_items(
-        self, info: Info, first: int = 100, after: str | None = None
+        self, info: Info, first: int | None = 100, after: str | None = None
     ) -> Connection[RejectedItem]:
-        check_first(first)
+        first = check_first(first)
         store = info.context.store
         after_row = decode_cursor(after) if after is not None else None
         total = await read.count_rejected(store)

@@ -14,9 +14,9 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         subscription=Subscription,
         extensions=[
-            ParserCache(maxsize=1024),
-            ValidationCache(maxsize=1024),
-            MaxTokensLimiter(max_token_count=20_000),
+            lambda: ParserCache(maxsize=1024),
+            lambda: ValidationCache(maxsize=1024),
+            lambda: MaxTokensLimiter(max_token_count=20_000),
         ],
     )
 

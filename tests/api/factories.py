@@ -1,0 +1,95 @@
+"""Hand-built Caliper 1.1 events for API tests."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+SITE = "https://caliper-mapping.cloudbb.blackboard.com/v1/sites/test-site"
+_ids = itertools.count(1)
+
+
+def course_node(course: str, number: str) -> dict[str, Any]:
+    return {
+        "id": f"{SITE}/courses/{course}",
+        "type": "CourseOffering",
+        "courseNumber": number,
+        "extensions": {"bb:course.id": f"_{course}_1"},
+    }
+
+
+def person(user: str) -> dict[str, Any]:
+    return {
+        "id": f"{SITE}/users/{user}",
+        "type": "Person",
+        "extensions": {"bb:user.id": f"_{user}_1", "bb:user.externalId": f"ext-{user}"},
+    }
+
+
+def membership(course: str, number: str, user: str) -> dict[str, Any]:
+    return {
+        "id": f"{SITE}/courses/{course}/members/{user}",
+        "type": "Membership",
+        "member": person(user),
+        "organization": course_node(course, number),
+        "extensions": {"bb:course.externalId": number, "bb:course.id": f"_{course}_1"},
+    }
+
+
+def group_event(course: str, number: str, group: str, name: str, members: list[str], time: str,
+                action: str = "Created") -> dict[str, Any]:
+    node = {
+        "id": f"{SITE}/courses/{course}/groups/{group}",
+        "type": "Group",
+        "extensions": {"bb:group.name": name, "bb:group.users": [{"courseMembershipId": m} for m in members]},
+        "subOrganizationOf": course_node(course, number),
+    }
+    return {
+        "@context": "http://purl.imsglobal.org/ctx/caliper/v1p1",
+        "id": f"urn:uuid:{next(_ids):032d}",
+        "type": "http://caliper.blackboard.com/caliper/v1/CourseGroupEvent",
+        "actor": person("instructor"),
+        "action": action,
+        "object": node,
+        "group": node,
+        "eventTime": time,
+        "membership": membership(course, number, "instructor"),
+    }
+
+
+def grade_event(course: str, number: str, item: str, attempt: str, student: str, score: float,
+                time: str) -> dict[str, Any]:
+    return {
+        "@context": "http://purl.imsglobal.org/ctx/caliper/v1p1",
+        "id": f"urn:uuid:{next(_ids):032d}",
+        "type": "GradeEvent",
+        "actor": {"id": f"{SITE}/applications/learn", "type": "SoftwareApplication"},
+        "action": "Graded",
+        "object": {
+            "id": f"{SITE}/gradableItems/{item}/attempts/{attempt}",
+            "type": "Attempt",
+            "assignee": person(student),
+            "assignable": {"id": f"{SITE}/gradableItems/{item}", "type": "Assessment", "maxScore": 50},
+            "count": 1,
+            "startedAtTime": time,
+        },
+        "generated": {
+            "id": f"{SITE}/gradableItems/{item}/attempts/{attempt}/score",
+            "type": "Score",
+            "scoreGiven": score,
+            "maxScore": 0,
+            "extensions": {"bb:action.name": "instructor.grade", "bb:content.id": f"_c{item}_1"},
+        },
+        "eventTime": time,
+        "group": course_node(course, number),
+        "membership": membership(course, number, student),
+    }
+
+
+def envelope(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "sensor": "test-sensor",
+        "sendTime": "2026-01-01T00:00:00.000Z",
+        "dataVersion": "http://purl.imsglobal.org/ctx/caliper/v1p1",
+        "data": events,
+    }
