@@ -36,12 +36,22 @@ def membership(course: str, number: str, user: str) -> dict[str, Any]:
     }
 
 
-def group_event(course: str, number: str, group: str, name: str, members: list[str], time: str,
-                action: str = "Created") -> dict[str, Any]:
+def group_event(
+    course: str,
+    number: str,
+    group: str,
+    name: str,
+    members: list[str],
+    time: str,
+    action: str = "Created",
+) -> dict[str, Any]:
     node = {
         "id": f"{SITE}/courses/{course}/groups/{group}",
         "type": "Group",
-        "extensions": {"bb:group.name": name, "bb:group.users": [{"courseMembershipId": m} for m in members]},
+        "extensions": {
+            "bb:group.name": name,
+            "bb:group.users": [{"courseMembershipId": m} for m in members],
+        },
         "subOrganizationOf": course_node(course, number),
     }
     return {
@@ -57,8 +67,9 @@ def group_event(course: str, number: str, group: str, name: str, members: list[s
     }
 
 
-def grade_event(course: str, number: str, item: str, attempt: str, student: str, score: float,
-                time: str) -> dict[str, Any]:
+def grade_event(
+    course: str, number: str, item: str, attempt: str, student: str, score: float, time: str
+) -> dict[str, Any]:
     return {
         "@context": "http://purl.imsglobal.org/ctx/caliper/v1p1",
         "id": f"urn:uuid:{next(_ids):032d}",
@@ -69,7 +80,11 @@ def grade_event(course: str, number: str, item: str, attempt: str, student: str,
             "id": f"{SITE}/gradableItems/{item}/attempts/{attempt}",
             "type": "Attempt",
             "assignee": person(student),
-            "assignable": {"id": f"{SITE}/gradableItems/{item}", "type": "Assessment", "maxScore": 50},
+            "assignable": {
+                "id": f"{SITE}/gradableItems/{item}",
+                "type": "Assessment",
+                "maxScore": 50,
+            },
             "count": 1,
             "startedAtTime": time,
         },

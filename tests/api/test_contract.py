@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import graphql
 import pytest
+
+import graphql
+from app.api.schema import SCHEMA, schema_sdl
+from app.settings import REPO_ROOT
 from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
@@ -17,9 +20,6 @@ from graphql import (
     parse,
     validate,
 )
-
-from app.api.schema import SCHEMA, schema_sdl
-from app.settings import REPO_ROOT
 
 SERVED = SCHEMA._schema
 
@@ -56,7 +56,9 @@ def test_every_contract_type_exists_with_its_kind(contract: graphql.GraphQLSchem
 def test_every_field_and_argument_matches(contract: graphql.GraphQLSchema) -> None:
     served = _named_types(SERVED)
     for name, wanted in _named_types(contract).items():
-        if not isinstance(wanted, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType):
+        if not isinstance(
+            wanted, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType
+        ):
             continue
         have = served[name]
         for field_name, field in wanted.fields.items():
@@ -68,7 +70,9 @@ def test_every_field_and_argument_matches(contract: graphql.GraphQLSchema) -> No
             for arg_name, arg in getattr(field, "args", {}).items():
                 assert arg_name in served_field.args, f"{name}.{field_name}({arg_name}) is missing"
                 served_arg = served_field.args[arg_name]
-                assert str(served_arg.type) == str(arg.type), f"{name}.{field_name}({arg_name}) type"
+                assert str(served_arg.type) == str(arg.type), (
+                    f"{name}.{field_name}({arg_name}) type"
+                )
                 wanted_default = _default_of(arg)
                 assert served_arg.default_value == wanted_default, (
                     f"{name}.{field_name}({arg_name}) default {served_arg.default_value!r}, "
@@ -96,11 +100,19 @@ def test_contract_operations_validate(contract_dir: Path) -> None:
 def test_own_operations_validate() -> None:
     operations = sorted((REPO_ROOT / "graphql" / "operations").glob("*.graphql"))
     names = {path.stem for path in operations}
-    assert {"CourseOverview", "Gradebook", "ContentHistory", "StudentGrades", "RecentEvents"} <= names
+    assert {
+        "CourseOverview",
+        "Gradebook",
+        "ContentHistory",
+        "StudentGrades",
+        "RecentEvents",
+    } <= names
     for path in operations:
         assert not validate(SERVED, parse(path.read_text())), path.name
 
 
 def test_exported_sdl_is_current() -> None:
     exported = (REPO_ROOT / "graphql" / "schema.graphql").read_text()
-    assert exported == schema_sdl(), "graphql/schema.graphql drifted: run `coursegraph schema > graphql/schema.graphql`"
+    assert exported == schema_sdl(), (
+        "graphql/schema.graphql drifted: run `coursegraph schema > graphql/schema.graphql`"
+    )

@@ -55,8 +55,12 @@ async def test_samples_project_field_by_field(client: httpx.AsyncClient, samples
     assert group["learnId"] == "_122_1"
     assert data["course"]["learnId"] == "_687_1"
     assert group["history"] == [
-        {"action": "Created", "changedFields": ["memberIds", "name"], "memberIds": ["_1126_1", "_1127_1"],
-         "validFrom": "2017-01-31T04:06:45.458Z"}
+        {
+            "action": "Created",
+            "changedFields": ["memberIds", "name"],
+            "memberIds": ["_1126_1", "_1127_1"],
+            "validFrom": "2017-01-31T04:06:45.458Z",
+        }
     ]
 
     outcome = await gql(
@@ -82,10 +86,16 @@ async def test_samples_project_field_by_field(client: httpx.AsyncClient, samples
     )
     node = grade["course"]["attempts"]["nodes"][0]
     assert node["score"] == {
-        "scoreGiven": 39.45205, "maxScore": 0.0,
-        "actionName": "instructor.grade.history.event.attempt.grade", "eventType": "GradeEvent",
+        "scoreGiven": 39.45205,
+        "maxScore": 0.0,
+        "actionName": "instructor.grade.history.event.attempt.grade",
+        "eventType": "GradeEvent",
     }
-    assert node["gradableItem"] == {"maxScore": 160.0, "maxAttempts": 0, "dateToSubmit": "2021-01-04T12:57:55.941Z"}
+    assert node["gradableItem"] == {
+        "maxScore": 160.0,
+        "maxAttempts": 0,
+        "dateToSubmit": "2021-01-04T12:57:55.941Z",
+    }
     assert node["count"] == 1 and node["startedAt"] == "2021-01-04T12:57:55.941Z"
 
     calculated = await gql(
@@ -98,19 +108,26 @@ async def test_samples_project_field_by_field(client: httpx.AsyncClient, samples
     assert snapshot["score"] is None and snapshot["scorePossible"] == 0.0
     assert snapshot["isCourseGrade"] is True and snapshot["synVersion"] == 156525
     assert snapshot["user"] == {"userId": "_8510_1", "externalId": "tbrady"}
-    assert snapshot["id"].endswith("|_1360_1|" + f"{SITE}/b56c1e20-78eb-4a50-941e-9658d93464ae/users/1ea8c4bd28424309a0ef5c04298af019")
+    assert snapshot["id"].endswith(
+        "|_1360_1|"
+        + f"{SITE}/b56c1e20-78eb-4a50-941e-9658d93464ae/users/1ea8c4bd28424309a0ef5c04298af019"
+    )
 
 
 async def test_course_by_number_picks_most_recent_and_courses_lists_all(
     client: httpx.AsyncClient, samples_dir: Path
 ) -> None:
     await load_samples(client, samples_dir)
-    data = await gql(client, '{ courses(courseNumber: "BIO-101") { totalCount nodes { id courseNumber } } }')
+    data = await gql(
+        client, '{ courses(courseNumber: "BIO-101") { totalCount nodes { id courseNumber } } }'
+    )
     assert data["courses"]["totalCount"] >= 7
     assert {n["courseNumber"] for n in data["courses"]["nodes"]} == {"BIO-101"}
     ids = [n["id"] for n in data["courses"]["nodes"]]
     assert ids == sorted(ids)
-    picked = await gql(client, '{ course(courseNumber: "BIO-101") { id contentItems { nodes { name } } } }')
+    picked = await gql(
+        client, '{ course(courseNumber: "BIO-101") { id contentItems { nodes { name } } } }'
+    )
     # AssignableEvent-6 (2021-01-05T14:51:14.512Z) is the newest event of any BIO-101 course.
     assert picked["course"]["id"].endswith("/courses/22fb6a3e811f4bad8a418dcb2caa0a85")
 
@@ -118,7 +135,10 @@ async def test_course_by_number_picks_most_recent_and_courses_lists_all(
 async def test_event_raw_is_the_event_as_sent(client: httpx.AsyncClient, samples_dir: Path) -> None:
     sent = json.loads((samples_dir / "GradeEvent-1.json").read_text())
     await post_events(client, sent)
-    data = await gql(client, '{ events(filter: {type: "GradeEvent"}) { totalCount nodes { type action raw eventTime } } }')
+    data = await gql(
+        client,
+        '{ events(filter: {type: "GradeEvent"}) { totalCount nodes { type action raw eventTime } } }',
+    )
     assert data["events"]["totalCount"] == 1
     node = data["events"]["nodes"][0]
     assert node["raw"] == sent["data"][0]
@@ -129,11 +149,32 @@ async def test_event_raw_is_the_event_as_sent(client: httpx.AsyncClient, samples
 async def test_as_of_and_history(client: httpx.AsyncClient) -> None:
     course, number = "asof", "ASOF-101"
     group = "_g1_1"
-    await post_events(client, envelope([
-        group_event(course, number, group, "Team A", ["_1_1"], "2026-01-01T10:00:00.000Z"),
-        group_event(course, number, group, "Team B", ["_1_1", "_2_1"], "2026-01-03T10:00:00.000Z", "Modified"),
-        group_event(course, number, group, "Team B", ["_1_1", "_2_1"], "2026-01-05T10:00:00.000Z", "Deleted"),
-    ]))
+    await post_events(
+        client,
+        envelope(
+            [
+                group_event(course, number, group, "Team A", ["_1_1"], "2026-01-01T10:00:00.000Z"),
+                group_event(
+                    course,
+                    number,
+                    group,
+                    "Team B",
+                    ["_1_1", "_2_1"],
+                    "2026-01-03T10:00:00.000Z",
+                    "Modified",
+                ),
+                group_event(
+                    course,
+                    number,
+                    group,
+                    "Team B",
+                    ["_1_1", "_2_1"],
+                    "2026-01-05T10:00:00.000Z",
+                    "Deleted",
+                ),
+            ]
+        ),
+    )
     query = """query($at: DateTime) { course(courseNumber: "ASOF-101", asOf: $at) {
         groups(includeDeleted: true) { nodes { name memberIds deleted history { action changedFields } } }
         visible: groups { totalCount } } }"""
@@ -145,14 +186,26 @@ async def test_as_of_and_history(client: httpx.AsyncClient) -> None:
     now = await gql(client, query, at=None)
     node = now["course"]["groups"]["nodes"][0]
     assert node["deleted"] is True and now["course"]["visible"]["totalCount"] == 0
-    assert [v["changedFields"] for v in node["history"]] == [["memberIds", "name"], ["memberIds", "name"], ["deleted"]]
+    assert [v["changedFields"] for v in node["history"]] == [
+        ["memberIds", "name"],
+        ["memberIds", "name"],
+        ["deleted"],
+    ]
     before = await gql(client, query, at="2025-12-31T00:00:00Z")
     assert before["course"] is None
 
 
 async def test_pagination_to_the_end(client: httpx.AsyncClient) -> None:
     events = [
-        grade_event("pages", "PAGE-101", "_i1_1", f"_p{i}_1", f"s{i}", float(i), f"2026-03-{1 + i % 28:02d}T10:00:00.000Z")
+        grade_event(
+            "pages",
+            "PAGE-101",
+            "_i1_1",
+            f"_p{i}_1",
+            f"s{i}",
+            float(i),
+            f"2026-03-{1 + i % 28:02d}T10:00:00.000Z",
+        )
         for i in range(57)
     ]
     await post_events(client, envelope(events))
@@ -198,7 +251,9 @@ async def test_pagination_to_the_end(client: httpx.AsyncClient) -> None:
         ("{ courses { nodes { nope } } }", "nope"),
     ],
 )
-async def test_errors_say_what_is_wrong(client: httpx.AsyncClient, query: str, message: str) -> None:
+async def test_errors_say_what_is_wrong(
+    client: httpx.AsyncClient, query: str, message: str
+) -> None:
     response = await client.post("/graphql", json={"query": query})
     body = response.json()
     assert body["errors"], body
@@ -206,6 +261,8 @@ async def test_errors_say_what_is_wrong(client: httpx.AsyncClient, query: str, m
 
 
 async def test_unknown_course_is_null_and_get_works(client: httpx.AsyncClient) -> None:
-    response = await client.get("/graphql", params={"query": '{ course(courseNumber: "NOPE") { id } }'})
+    response = await client.get(
+        "/graphql", params={"query": '{ course(courseNumber: "NOPE") { id } }'}
+    )
     assert response.status_code == 200
     assert response.json() == {"data": {"course": None}}

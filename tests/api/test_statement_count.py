@@ -32,12 +32,26 @@ query($number: String!) {
 async def _load_course(store: Store, number: str, groups: int, attempts: int) -> None:
     course = number.lower()
     events = [
-        group_event(course, number, f"_g{i}_1", f"Group {i}", [f"_m{i}_1"], f"2026-01-0{1 + i % 9}T10:00:00.000Z")
+        group_event(
+            course,
+            number,
+            f"_g{i}_1",
+            f"Group {i}",
+            [f"_m{i}_1"],
+            f"2026-01-0{1 + i % 9}T10:00:00.000Z",
+        )
         for i in range(groups)
     ]
     events += [
-        grade_event(course, number, f"_{course}i{i % 6}_1", f"_{course}a{i}_1", f"s{i % 35}", float(i % 50),
-                    f"2026-02-{1 + i % 27:02d}T10:00:00.000Z")
+        grade_event(
+            course,
+            number,
+            f"_{course}i{i % 6}_1",
+            f"_{course}a{i}_1",
+            f"s{i % 35}",
+            float(i % 50),
+            f"2026-02-{1 + i % 27:02d}T10:00:00.000Z",
+        )
         for i in range(attempts)
     ]
     await append_batch(store, read_body(envelope(events)), source="test")
@@ -53,7 +67,9 @@ async def _statements_for(store: Store, number: str) -> tuple[int, dict[str, Any
     event.listen(store.reader.sync_engine, "before_cursor_execute", count)
     try:
         context = Context(store=store, settings=make_settings(store.url))
-        result = await SCHEMA.execute(QUERY, variable_values={"number": number}, context_value=context)
+        result = await SCHEMA.execute(
+            QUERY, variable_values={"number": number}, context_value=context
+        )
     finally:
         event.remove(store.reader.sync_engine, "before_cursor_execute", count)
     assert result.errors is None, result.errors
