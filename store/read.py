@@ -276,6 +276,11 @@ async def events_by_position(store: Store, positions: Sequence[int]) -> dict[int
     return found
 
 
+async def last_position(store: Store) -> int:
+    async with store.reader.connect() as connection:
+        return int((await connection.execute(select(func.max(EVENTS.c.position)))).scalar() or 0)
+
+
 async def count_rejected(store: Store) -> int:
     async with store.reader.connect() as connection:
         return int(

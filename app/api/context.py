@@ -3,6 +3,7 @@ a course query costs the same number of statements whatever the number of entiti
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -83,6 +84,31 @@ def person_state(summary: EntitySummary) -> PersonState | None:
     )
 
 
+class FoldCache:
+    """Folded course entities shared across requests, valid while the log has not grown:
+    paging through 10,000 attempts folds them once, not once per page. Bounded LRU."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[str, str, str, int | None], tuple[int, list[Any]]] = OrderedDict()
+
+    def get(self, key: tuple[str, str, str, int | None], stamp: int) -> list[Any] | None:
+        found = self._entries.get(key)
+        if found is None or found[0] != stamp:
+            return None
+        self._entries.move_to_end(key)
+        return found[1]
+
+    def put(self, key: tuple[str, str, str, int | None], stamp: int, states: list[Any]) -> None:
+        self._entries[key] = (stamp, states)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+
+FOLD_CACHE = FoldCache()
+
+
 @dataclass
 class Context:
     store: Store
@@ -91,6 +117,7 @@ class Context:
     request: Any = None
     connection_params: dict[str, Any] | None = None
     loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
+    _stamp: int | None = None
 
     def _loader(self, name: str, load: Callable[[list[Any]], Any]) -> DataLoader[Any, Any]:
         loader = self.loaders.get(name)
@@ -100,16 +127,27 @@ class Context:
 
     # --- one course's entities, folded -----------------------------------------------
 
+    async def log_stamp(self) -> int:
+        """The newest position: folded state cached at this stamp is still current."""
+        if self._stamp is None:
+            self._stamp = await read.last_position(self.store)
+        return self._stamp
+
     def _course_entities(
         self, kind: str, fold: Callable[[str, Sequence[Any]], State | None]
     ) -> DataLoader[Key, list[State]]:
         async def load(keys: list[Key]) -> list[list[State]]:
             answers = []
+            stamp = await self.log_stamp()
             for course_id, as_of in keys:
-                events = await read.events_of_course_entities(self.store, course_id, kind, as_of)
-                states = [fold(entity, history) for entity, history in events.items()]
-                owned = [s for s in states if s is not None and s.course_id == course_id]
-                answers.append(_by_created(owned))
+                cache_key = (self.store.url, kind, course_id, as_of)
+                cached = FOLD_CACHE.get(cache_key, stamp)
+                if cached is None:
+                    events = await read.events_of_course_entities(self.store, course_id, kind, as_of)
+                    states = [fold(entity, history) for entity, history in events.items()]
+                    cached = _by_created([s for s in states if s is not None and s.course_id == course_id])
+                    FOLD_CACHE.put(cache_key, stamp, cached)
+                answers.append(cached)
             return answers
 
         return self._loader(f"course:{kind}", load)
