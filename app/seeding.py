@@ -22,7 +22,6 @@ async def seed_store(store: Store, *, scale: int = 1, show_progress: bool = Fals
         task = progress.add_task("seed", total=len(envelopes))
     try:
         batch = None
-        count = 0
         for index, envelope in enumerate(envelopes):
             part = read_body(envelope, base_path=f"seed[{index}]")
             summary.read += len(part.events) + len(part.descriptions) + len(part.rejected)
@@ -32,7 +31,6 @@ async def seed_store(store: Store, *, scale: int = 1, show_progress: bool = Fals
                 batch.events.extend(part.events)
                 batch.descriptions.extend(part.descriptions)
                 batch.rejected.extend(part.rejected)
-            count += 1
             if len(batch.events) >= 2000:
                 summary.result.add(await append_batch(store, batch, source="seed"))
                 batch = None

@@ -112,8 +112,8 @@ def _compare_index(
         for column in ("event_time", "course_id", "alt_key"):
             if found[column] != row[column]:
                 return (
-                    f"event_entities: position {position}, entity {_describe(row)}, field {column}: "
-                    f"stored {found[column]!r}, rebuilt from the log {row[column]!r}"
+                    f"event_entities: position {position}, entity {_describe(row)}, "
+                    f"field {column}: stored {found[column]!r}, rebuilt from the log {row[column]!r}"
                 )
     if by_key:
         extra = next(iter(by_key.values()))

@@ -19,8 +19,8 @@ from sqlalchemy.engine import make_url
 
 from app.main import create_app
 from app.settings import REPO_ROOT, Settings
-from store.db import Store
 from app.startup import open_ready_store
+from store.db import Store
 
 INGEST_TOKEN = "test-ingest-token"
 POSTGRES_ENV = "COURSEGRAPH_TEST_POSTGRES_URL"
@@ -56,8 +56,11 @@ async def _create_postgres_database(base_url: str) -> str:
     url = make_url(base_url)
     name = f"coursegraph_test_{uuid.uuid4().hex[:12]}"
     connection = await asyncpg.connect(
-        host=url.host or "127.0.0.1", port=url.port or 5432, user=url.username or "postgres",
-        password=url.password, database=url.database or "postgres",
+        host=url.host or "127.0.0.1",
+        port=url.port or 5432,
+        user=url.username or "postgres",
+        password=url.password,
+        database=url.database or "postgres",
     )
     try:
         await connection.execute(f'CREATE DATABASE "{name}"')
@@ -72,8 +75,11 @@ async def _drop_postgres_database(base_url: str, test_url: str) -> None:
     url = make_url(base_url)
     name = make_url(test_url).database
     connection = await asyncpg.connect(
-        host=url.host or "127.0.0.1", port=url.port or 5432, user=url.username or "postgres",
-        password=url.password, database=url.database or "postgres",
+        host=url.host or "127.0.0.1",
+        port=url.port or 5432,
+        user=url.username or "postgres",
+        password=url.password,
+        database=url.database or "postgres",
     )
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -148,7 +154,11 @@ class LiveServer:
     def __init__(self, settings: Settings) -> None:
         self.port = free_port()
         config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+            create_app(settings),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import orjson
 from starlette.requests import Request
+
+from app.caliper.canonical import JsonProblem, loads
 
 
 class BodyTooLarge(Exception):
@@ -42,25 +42,9 @@ def is_json_media_type(content_type: str | None) -> bool:
 
 
 def parse_json(body: bytes) -> Any:
-    """orjson first; the standard parser for what orjson refuses but JSON allows
-    (integers beyond 64 bits), and for a line/column in the error."""
+    """The body's JSON value, exactly as sent (see canonical.loads)."""
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        pass
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise NotJson(f"body is not UTF-8 (byte {error.start})") from None
-    try:
-        return json.loads(text, parse_constant=_refuse_constant)
-    except json.JSONDecodeError as error:
-        raise NotJson(
-            f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
-        ) from None
-    except ValueError as error:
-        raise NotJson(f"not valid JSON: {error}") from None
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
+        return loads(body)
+    except JsonProblem as error:
+        where = f" at line {error.lineno} column {error.colno}" if error.lineno else ""
+        raise NotJson(f"not valid JSON: {error.reason}{where}") from None

@@ -45,7 +45,10 @@ def created_at_ms(state: Any) -> int:
     grades: first snapshot)."""
     found = getattr(state, "created_at_ms", None)
     if found is None:
-        times = [getattr(v, "graded_at_ms", None) or getattr(v, "calculated_at_ms", 0) for v in state.history]
+        times = [
+            getattr(v, "graded_at_ms", None) or getattr(v, "calculated_at_ms", 0)
+            for v in state.history
+        ]
         found = min(times) if times else 0
     return found
 
@@ -90,7 +93,9 @@ class FoldCache:
 
     def __init__(self, size: int = 64) -> None:
         self.size = size
-        self._entries: OrderedDict[tuple[str, str, str, int | None], tuple[int, list[Any]]] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str, str, int | None], tuple[int, list[Any]]] = (
+            OrderedDict()
+        )
 
     def get(self, key: tuple[str, str, str, int | None], stamp: int) -> list[Any] | None:
         found = self._entries.get(key)
@@ -143,9 +148,13 @@ class Context:
                 cache_key = (self.store.url, kind, course_id, as_of)
                 cached = FOLD_CACHE.get(cache_key, stamp)
                 if cached is None:
-                    events = await read.events_of_course_entities(self.store, course_id, kind, as_of)
+                    events = await read.events_of_course_entities(
+                        self.store, course_id, kind, as_of
+                    )
                     states = [fold(entity, history) for entity, history in events.items()]
-                    cached = _by_created([s for s in states if s is not None and s.course_id == course_id])
+                    cached = _by_created(
+                        [s for s in states if s is not None and s.course_id == course_id]
+                    )
                     FOLD_CACHE.put(cache_key, stamp, cached)
                 answers.append(cached)
             return answers

@@ -7,9 +7,9 @@ from strawberry.types import Info
 
 from app.api.attempt import Attempt
 from app.api.calculated_grade import CalculatedGrade
-from app.api.context import created_at_ms
 from app.api.connections import Connection, paginate
 from app.api.content_item import ContentItem
+from app.api.context import created_at_ms
 from app.api.event import Event, EventFilter
 from app.api.group import Group
 from app.api.log import events_connection
@@ -49,7 +49,11 @@ class Course:
 
     @strawberry.field
     async def groups(
-        self, info: Info, include_deleted: bool | None = False, first: int | None = 100, after: str | None = None
+        self,
+        info: Info,
+        include_deleted: bool | None = False,
+        first: int | None = 100,
+        after: str | None = None,
     ) -> Connection[Group]:
         states = await info.context.course_groups().load((self.id, self.as_of))
         if not include_deleted:
@@ -64,7 +68,11 @@ class Course:
 
     @strawberry.field
     async def content_items(
-        self, info: Info, include_deleted: bool | None = False, first: int | None = 100, after: str | None = None
+        self,
+        info: Info,
+        include_deleted: bool | None = False,
+        first: int | None = 100,
+        after: str | None = None,
     ) -> Connection[ContentItem]:
         states = await info.context.course_content_items().load((self.id, self.as_of))
         if not include_deleted:

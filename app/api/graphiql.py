@@ -1,18 +1,369 @@
-"""Placeholder GraphiQL page (replaced by the offline-capable one)."""
+"""GraphiQL at GET /graphql: a course overview to run, the example operations in tabs, the
+schema docs, a header editor, and its JavaScript and CSS served by the app itself.
+
+The assets are the ready-made browser bundles that `make assets` installs from the npm
+registry (package.json pins the versions below) into settings.graphiql_assets_dir; the app
+serves exactly those files under /graphiql/assets/, so GraphiQL needs no internet. Where
+they are not installed, the page takes the same versions from a CDN, pinned by Subresource
+Integrity, and says how to install them; when that fails too it says so instead of staying
+blank.
+"""
 
 from __future__ import annotations
 
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute
-from strawberry.http.ides import get_graphql_ide_html
+import functools
+import html
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
-from app.settings import Settings
+from graphql.error import GraphQLError
+from graphql.language import ListTypeNode, NonNullTypeNode, OperationDefinitionNode, parse
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from app.settings import REPO_ROOT, Settings
+
+log = logging.getLogger("coursegraph.graphiql")
+
+# Another engineer keeps the example operations here; the folder may be empty or missing.
+OPERATIONS_DIR = REPO_ROOT / "graphql" / "operations"
+
+ASSETS_PREFIX = "/graphiql/assets"
+CDN_BASE = "https://unpkg.com"
+
+# Must match package.json. The hashes are sha384 of the files in the npm tarballs (which is
+# what unpkg serves byte for byte); tests/test_graphiql_browser.py checks both against an
+# installed node_modules, so a version bump that forgets one of them fails there.
+GRAPHIQL_VERSION = "3.8.3"
+REACT_VERSION = "18.3.1"
+
+
+@dataclass(frozen=True)
+class Asset:
+    package: str
+    version: str
+    file: str  # inside the package
+    integrity: str
+
+    @property
+    def path(self) -> str:
+        """Where it lies under node_modules/, and under ASSETS_PREFIX."""
+        return f"{self.package}/{self.file}"
+
+    @property
+    def cdn_url(self) -> str:
+        return f"{CDN_BASE}/{self.package}@{self.version}/{self.file}"
+
+
+REACT = Asset(
+    "react",
+    REACT_VERSION,
+    "umd/react.production.min.js",
+    "sha384-DGyLxAyjq0f9SPpVevD6IgztCFlnMF6oW/XQGmfe+IsZ8TqEiDrcHkMLKI6fiB/Z",
+)
+REACT_DOM = Asset(
+    "react-dom",
+    REACT_VERSION,
+    "umd/react-dom.production.min.js",
+    "sha384-gTGxhz21lVGYNMcdJOyq01Edg0jhn/c22nsx0kyqP0TxaV5WVdsSH1fSDUf5YJj1",
+)
+GRAPHIQL_JS = Asset(
+    "graphiql",
+    GRAPHIQL_VERSION,
+    "graphiql.min.js",
+    "sha384-HbRVEFG0JGJZeAHCJ9Xm2+tpknBQ7QZmNlO/DgZtkZ0aJSypT96YYGRNod99l9Ie",
+)
+GRAPHIQL_CSS = Asset(
+    "graphiql",
+    GRAPHIQL_VERSION,
+    "graphiql.min.css",
+    "sha384-Mq3vbRBY71jfjQAt/DcjxUIYY33ksal4cgdRt9U/hNPvHBCaT2JfJ/PTRiPKf0aM",
+)
+ASSETS = (REACT, REACT_DOM, GRAPHIQL_JS, GRAPHIQL_CSS)
+
+# The only files the asset route serves: node_modules holds a hundred packages and their
+# package.json files, none of which a browser needs. The source maps only load when
+# someone opens the browser's developer tools.
+SERVED_FILES = frozenset(
+    [*(asset.path for asset in ASSETS), f"{GRAPHIQL_JS.path}.map", f"{GRAPHIQL_CSS.path}.map"]
+)
+MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css", ".map": "application/json"}
+
+DEFAULT_QUERY = """\
+# coursegraph: Learn's Caliper events as a graph.
+#
+# ▶ or Ctrl-Enter runs this. The other tabs hold
+# example operations; the book icon on the left
+# opens the schema's docs. If the API needs a
+# token, put {"Authorization": "Bearer <token>"}
+# in Headers below.
+query Courses {
+  courses(first: 5) {
+    totalCount
+    nodes {
+      courseNumber
+      name
+      groups { totalCount }
+      contentItems { totalCount }
+    }
+  }
+}
+"""
+
+# What a tab's variables editor starts with, per type: a value of the right shape that the
+# user sees to fill in (a course number from the first tab's result, say).
+PLACEHOLDERS: dict[str, Any] = {"String": "", "ID": "", "Int": 0, "Float": 0, "Boolean": False}
+
+
+def assets_installed(assets_dir: Path) -> bool:
+    return all((assets_dir / asset.path).is_file() for asset in ASSETS)
+
+
+def _variables_skeleton(source: str) -> str | None:
+    """`{"courseNumber": ""}` for `query X($courseNumber: String!, $after: String)`: the
+    variables an operation cannot run without. None when there are none or the operation
+    does not parse (GraphiQL then shows the syntax error itself)."""
+    try:
+        document = parse(source)
+    except GraphQLError:
+        return None
+    values: dict[str, Any] = {}
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        for variable in definition.variable_definitions or ():
+            # Nullable ones and those with a default run as they are; an empty cursor
+            # would not.
+            if not isinstance(variable.type, NonNullTypeNode) or variable.default_value is not None:
+                continue
+            inner = variable.type.type
+            name = variable.variable.name.value
+            if isinstance(inner, ListTypeNode):
+                values[name] = []
+            elif inner.name.value == "DateTime":
+                # Now, as the server reads it: an as-of query then shows the present.
+                values[name] = datetime.now(UTC).isoformat(timespec="seconds")
+            else:
+                values[name] = PLACEHOLDERS.get(inner.name.value)
+    return json.dumps(values, indent=2) if values else None
+
+
+@functools.cache
+def operation_tabs(folder: Path) -> tuple[dict[str, str], ...]:
+    """One GraphiQL tab per *.graphql file, by file name. Cached: graphiql_routes reads the
+    folder once when the app is built, not on every page view."""
+    if not folder.is_dir():
+        return ()
+    tabs: list[dict[str, str]] = []
+    for path in sorted(folder.glob("*.graphql")):
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            log.warning("GraphiQL leaves out %s: %s", path, error)
+            continue
+        tab = {"query": source}
+        variables = _variables_skeleton(source)
+        if variables is not None:
+            tab["variables"] = variables
+        tabs.append(tab)
+    return tuple(tabs)
+
+
+def _script_json(value: object) -> str:
+    """JSON that cannot end the <script> element it sits in (`</script>`, `<!--`)."""
+    text = json.dumps(value, ensure_ascii=False)
+    for raw, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        text = text.replace(raw, escaped)
+    return text
+
+
+def _config(settings: Settings) -> dict[str, Any]:
+    # With API tokens the first request (the schema introspection) needs a token too: the
+    # header editor starts with the header to complete, and opens on it.
+    headers = (
+        json.dumps({"Authorization": "Bearer <one of COURSEGRAPH_API_TOKENS>"}, indent=2)
+        if settings.api_tokens
+        else None
+    )
+    tabs = [{"query": DEFAULT_QUERY}, *operation_tabs(OPERATIONS_DIR)]
+    if headers:
+        tabs = [{**tab, "headers": headers} for tab in tabs]
+    return {
+        "defaultQuery": DEFAULT_QUERY,
+        "defaultTabs": tabs,
+        "defaultHeaders": headers,
+        "editorTools": "headers" if headers else True,
+    }
+
+
+def _tags(local: bool) -> tuple[str, str]:
+    """(the stylesheet link, the script tags) for local or CDN assets."""
+
+    def attributes(asset: Asset) -> str:
+        if local:
+            return f'"{ASSETS_PREFIX}/{asset.path}?v={asset.version}"'
+        # crossorigin is what lets the browser check integrity on another origin.
+        return (
+            f'"{html.escape(asset.cdn_url)}" integrity="{asset.integrity}" crossorigin="anonymous"'
+        )
+
+    stylesheet = f'<link rel="stylesheet" href={attributes(GRAPHIQL_CSS)} />'
+    scripts = "\n    ".join(
+        f'<script src={attributes(asset)} onerror="assetFailed(this)"></script>'
+        for asset in (REACT, REACT_DOM, GRAPHIQL_JS)
+    )
+    return stylesheet, scripts
+
+
+PAGE = """<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>coursegraph · GraphiQL</title>
+    <link rel="icon" href="data:," /><!-- no /favicon.ico request, no 404 in the console -->
+    <style>
+      html, body {{ height: 100%; margin: 0; }}
+      body {{ display: flex; flex-direction: column; font-family: system-ui, sans-serif; }}
+      #graphiql {{ flex: 1; min-height: 0; display: flex; }}
+      #graphiql > .graphiql-container {{ flex: 1; }}
+      .notice {{ padding: 8px 16px; background: #fff4ce; color: #3b2f00;
+                 border-bottom: 1px solid #e0c860; font-size: 14px; }}
+      .notice code, .failure code {{ background: #0000000f; padding: 1px 4px; }}
+      .failure {{ margin: 48px auto; max-width: 640px; line-height: 1.5; }}
+    </style>
+    {stylesheet}
+  </head>
+  <body>
+    {notice}
+    <div id="graphiql"><p class="failure">Loading GraphiQL…</p></div>
+    <script>
+      // A missing script leaves the page blank otherwise: say what happened instead.
+      function assetFailed(element) {{
+        if (window.graphiqlAssetFailed) return;  // the first failure is the one to name
+        var failure = document.getElementById("graphiql");
+        failure.innerHTML = {failure};
+        failure.querySelector("[data-src]").textContent = element.src;
+        window.graphiqlAssetFailed = true;
+      }}
+    </script>
+    {scripts}
+    <script>
+      (function () {{
+        if (window.graphiqlAssetFailed || typeof GraphiQL === "undefined") return;
+        var config = {config};
+        // Queries go where the page came from, so a proxy's path prefix still works.
+        var url = window.location.origin + window.location.pathname;
+        var fetcher = GraphiQL.createFetcher({{
+          url: url,
+          subscriptionUrl: url.replace(/^http/, "ws"),
+        }});
+        var root = ReactDOM.createRoot(document.getElementById("graphiql"));
+        root.render(
+          React.createElement(GraphiQL, {{
+            fetcher: fetcher,
+            defaultQuery: config.defaultQuery,
+            defaultTabs: config.defaultTabs,
+            defaultHeaders: config.defaultHeaders || undefined,
+            defaultEditorToolsVisibility: config.editorTools,
+            isHeadersEditorEnabled: true,
+            // A bearer token in localStorage outlives the session; GraphiQL's settings
+            // dialog lets whoever wants that turn it on.
+            shouldPersistHeaders: false,
+            inputValueDeprecation: true,
+          }}),
+        );
+      }})();
+    </script>
+  </body>
+</html>
+"""
+
+CDN_NOTICE = (
+    '<div class="notice" id="graphiql-assets-notice">GraphiQL is loading its JavaScript and '
+    "CSS from {host} because they are not installed on this server. To use it offline, run "
+    "<code>make assets</code> in the coursegraph folder (needs Node.js and npm), then "
+    "reload this page.</div>"
+)
+
+FAILURE_LOCAL = (
+    "<div class='failure'><h2>GraphiQL could not load</h2><p>The server did not deliver "
+    "<code data-src></code>. Run <code>make assets</code> in the coursegraph folder to "
+    "reinstall GraphiQL's assets, then reload.</p></div>"
+)
+FAILURE_CDN = (
+    "<div class='failure'><h2>GraphiQL could not load</h2><p>Its assets are not installed "
+    "on this server, and <code data-src></code> could not be fetched (no internet?). Run "
+    "<code>make assets</code> in the coursegraph folder (needs Node.js and npm) so the "
+    "server provides them itself, then reload. GraphQL itself works meanwhile: POST "
+    "queries to this address.</p></div>"
+)
+
+
+def render_page(settings: Settings) -> str:
+    local = assets_installed(settings.graphiql_assets_dir)
+    stylesheet, scripts = _tags(local)
+    return PAGE.format(
+        stylesheet=stylesheet,
+        scripts=scripts,
+        notice="" if local else CDN_NOTICE.format(host=CDN_BASE.removeprefix("https://")),
+        failure=_script_json(FAILURE_LOCAL if local else FAILURE_CDN),
+        config=_script_json(_config(settings)),
+    )
 
 
 def graphiql_page(settings: Settings, request: Request) -> Response:
-    return HTMLResponse(get_graphql_ide_html("graphiql"))
+    # Whether the assets are installed is looked up per view (a few stat calls), so
+    # `make assets` while the server runs takes effect on the next reload.
+    return HTMLResponse(render_page(settings), headers={"Cache-Control": "no-store"})
+
+
+def _asset_route(settings: Settings) -> Route:
+    root = settings.graphiql_assets_dir
+
+    async def serve_asset(request: Request) -> Response:
+        path = str(request.path_params["path"])
+        if path not in SERVED_FILES:
+            return PlainTextResponse("not a GraphiQL asset", status_code=404)
+        file = root / path
+        if not file.is_file():
+            return PlainTextResponse(
+                f"{path} is not installed: run `make assets` (needs npm)", status_code=404
+            )
+        # The page asks for ?v=<version>, so a new version is a new URL: cache for a day.
+        return FileResponse(
+            file,
+            media_type=MEDIA_TYPES[file.suffix],
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
+
+    return Route(f"{ASSETS_PREFIX}/{{path:path}}", serve_asset, methods=["GET", "HEAD"])
 
 
 def graphiql_routes(settings: Settings) -> list[BaseRoute]:
-    return []
+    if not settings.graphiql:
+        return []
+    # Read the example operations now, at startup: a new app sees the folder as it is.
+    operation_tabs.cache_clear()
+    tabs = operation_tabs(OPERATIONS_DIR)
+    if assets_installed(settings.graphiql_assets_dir):
+        log.info("GraphiQL serves its assets from %s", settings.graphiql_assets_dir)
+    else:
+        log.warning(
+            "GraphiQL's assets are not in %s: the page loads them from %s (run `make assets`)",
+            settings.graphiql_assets_dir,
+            CDN_BASE,
+        )
+    log.debug("GraphiQL has %d example operations from %s", len(tabs), OPERATIONS_DIR)
+    return [_asset_route(settings)]

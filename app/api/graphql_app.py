@@ -4,6 +4,7 @@ live feed that wakes subscriptions when events are appended."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import orjson
@@ -51,10 +52,8 @@ class LiveFeed:
 
     async def wait(self, after_position: int) -> None:
         changed = self._changed
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(changed.wait(), timeout=POLL_SECONDS)
-        except TimeoutError:
-            pass
 
 
 class CoursegraphGraphQL(GraphQL):
@@ -87,7 +86,8 @@ class CoursegraphGraphQL(GraphQL):
         if declared and declared.isdigit() and int(declared) > self.settings.max_body_bytes:
             return problem(
                 413,
-                f"body is larger than COURSEGRAPH_MAX_BODY_BYTES ({self.settings.max_body_bytes} bytes)",
+                "body is larger than COURSEGRAPH_MAX_BODY_BYTES "
+                f"({self.settings.max_body_bytes} bytes)",
             )
         return None
 
