@@ -113,7 +113,8 @@ def _compare_index(
             if found[column] != row[column]:
                 return (
                     f"event_entities: position {position}, entity {_describe(row)}, "
-                    f"field {column}: stored {found[column]!r}, rebuilt from the log {row[column]!r}"
+                    f"field {column}: stored {found[column]!r}, "
+                    f"rebuilt from the log {row[column]!r}"
                 )
     if by_key:
         extra = next(iter(by_key.values()))
