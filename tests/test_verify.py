@@ -1,0 +1,49 @@
+"""`coursegraph verify` rebuilds the derived rows from the raw log and names the first
+difference when something changed them behind the app's back."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from sqlalchemy import text
+
+from app.caliper.reader import read_body
+from store.append import append_batch
+from store.db import Store
+from tests.api.factories import envelope, grade_event, group_event
+
+
+def _verify(database_url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COURSEGRAPH_DATABASE_URL": database_url}
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", "verify"], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+async def test_verify_names_a_damaged_index_row(store: Store) -> None:
+    events = [
+        group_event("ver", "VER-101", "_g1_1", "Team", ["_1_1"], "2026-01-01T10:00:00.000Z"),
+        grade_event("ver", "VER-101", "_i1_1", "_a1_1", "s1", 3.0, "2026-01-02T10:00:00.000Z"),
+    ]
+    await append_batch(store, read_body(envelope(events)), source="test")
+    clean = _verify(store.url)
+    assert clean.returncode == 0, clean.stderr
+    assert "2 events" in clean.stdout
+
+    async with store.writer.begin() as connection:
+        await connection.execute(
+            text("UPDATE event_entities SET alt_key = 'WRONG-101' WHERE kind = 'course' AND position = 2")
+        )
+    damaged = _verify(store.url)
+    assert damaged.returncode == 1
+    assert "position 2" in damaged.stderr and "field alt_key" in damaged.stderr
+    assert "'WRONG-101'" in damaged.stderr and "'VER-101'" in damaged.stderr
+
+    async with store.writer.begin() as connection:
+        await connection.execute(text("UPDATE event_entities SET alt_key = 'VER-101' WHERE position = 2 AND kind = 'course'"))
+        await connection.execute(text("DELETE FROM event_entities WHERE kind = 'group'"))
+    missing = _verify(store.url)
+    assert missing.returncode == 1
+    assert "position 1: group " in missing.stderr and "_g1_1 is missing" in missing.stderr
