@@ -30,7 +30,7 @@ from app.settings import REPO_ROOT, Settings
 
 log = logging.getLogger("coursegraph.graphiql")
 
-# Another engineer keeps the example operations here; the folder may be empty or missing.
+# The example operations, one per file; the folder may be empty or missing.
 OPERATIONS_DIR = REPO_ROOT / "graphql" / "operations"
 
 ASSETS_PREFIX = "/graphiql/assets"
@@ -146,7 +146,7 @@ def _variables_skeleton(source: str) -> str | None:
             if isinstance(inner, ListTypeNode):
                 values[name] = []
             elif inner.name.value == "DateTime":
-                # Now, as the server reads it: an as-of query then shows the present.
+                # When the app was built, i.e. about now: an as-of query shows the present.
                 values[name] = datetime.now(UTC).isoformat(timespec="seconds")
             else:
                 values[name] = PLACEHOLDERS.get(inner.name.value)
