@@ -346,7 +346,9 @@ class GroundTruth:
         for iri, item in self.content_items.items():
             history = tuple(v for v in item.history if keep(v.valid_from_ms))
             if history:
-                content_items[iri] = ContentItemTruth(item.iri, item.learn_id, item.course_iri, history)
+                content_items[iri] = ContentItemTruth(
+                    item.iri, item.learn_id, item.course_iri, history
+                )
         attempts = {}
         for iri, attempt in self.attempts.items():
             history = tuple(s for s in attempt.history if keep(s.graded_at_ms))

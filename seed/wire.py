@@ -280,10 +280,7 @@ class Wire:
                 "@context": BB_CONTEXT_V1,
                 "@type": BB_TYPE_V1 + "UpdatedContentProperties",
                 "@id": f"{item_iri}/updatedProperties",
-                **{
-                    key: {"oldValue": old, "newValue": new}
-                    for key, (old, new) in changes.items()
-                },
+                **{key: {"oldValue": old, "newValue": new} for key, (old, new) in changes.items()},
             }
         event.update(
             actor=self.person(actor, V10),
@@ -615,7 +612,10 @@ class Wire:
         ip_address: str,
         event_time: str,
     ) -> dict[str, Any]:
-        request = {"bb:request.headers.agent": user_agent, "bb:request.headers.ipAddress": ip_address}
+        request = {
+            "bb:request.headers.agent": user_agent,
+            "bb:request.headers.ipAddress": ip_address,
+        }
         event = self._event_head(style, "SessionEvent", event_id, bb_own_type=False)
         if style == V11:
             event.update(
@@ -959,7 +959,11 @@ class Wire:
         event.update(
             actor=self.person(person, V11),
             action="Used",
-            object={"id": f"https://{tool_host}/", "type": "SoftwareApplication", "name": tool_name},
+            object={
+                "id": f"https://{tool_host}/",
+                "type": "SoftwareApplication",
+                "name": tool_name,
+            },
             target={"id": item_iri, "type": "DigitalResource"},
             eventTime=event_time,
             edApp=self.application(V11),
