@@ -1,14 +1,21 @@
-"""Opening the store ready for use: the first start on an empty database needs no step."""
+"""Opening the store ready for use: the first start on an empty database needs no step;
+a database at an older schema needs `coursegraph db upgrade`, which nothing runs silently."""
 
 from __future__ import annotations
 
 from store.db import Store, create_store
-from store.schema import prepare_schema
+from store.schema import SchemaNotReady, prepare_schema, upgrade_schema
 
 
 async def open_ready_store(url: str) -> Store:
+    """The store, its schema created when the database is empty; SchemaNotReady when the
+    database is at another schema (the message names the command to run)."""
     store = create_store(url)
-    await prepare_schema(store)
+    try:
+        await prepare_schema(store)
+    except BaseException:
+        await store.close()
+        raise
     return store
 
 
@@ -17,11 +24,17 @@ async def check_schema_or_explain(url: str) -> str | None:
     store = create_store(url)
     try:
         await prepare_schema(store)
+    except SchemaNotReady as problem:
+        return str(problem)
     finally:
         await store.close()
     return None
 
 
-async def upgrade(url: str) -> None:
-    store = await open_ready_store(url)
-    await store.close()
+async def upgrade(url: str) -> tuple[str | None, str | None]:
+    """`coursegraph db upgrade`: the schema revisions before and after."""
+    store = create_store(url)
+    try:
+        return await upgrade_schema(store)
+    finally:
+        await store.close()

@@ -1,5 +1,24 @@
 """Appending: one transaction per batch; dedupe by content, conflicts by id; positions
-gapless and in commit order because they are numbered under the append lock."""
+gapless and in commit order because they are numbered under the write lock.
+
+Why a lock and not a sequence (or SQLite's autoincrement): a sequence hands out numbers
+at INSERT time, not at commit. Two concurrent transactions take 11..20 and 21..30; if the
+second commits first, a reader sees 21..30 before 11..20, and a subscription or a cursor
+that has read up to 30 never sees 11..20; a rolled-back batch leaves a gap, and
+`count_events` (newest position = count) miscounts. So the writer takes the write
+lock first and numbers from max(position)+1 inside its transaction, exactly as
+pyeventsourcing's PostgreSQL recorder locks its table before inserting:
+
+- PostgreSQL: `pg_advisory_xact_lock`. Transaction-scoped (a session lock could leak on
+  an error path), it is released only after the commit is visible, so the next writer's
+  max() sees every committed row and a reader that sees position N sees all below it.
+  Advisory rather than `LOCK TABLE events IN EXCLUSIVE MODE`: it queues only writers,
+  never autovacuum or index builds on the table, and one key also covers writes that
+  are not rows of `events` (the side tables, schema upgrades: store.schema).
+- SQLite: the writer's BEGIN IMMEDIATE takes the database write lock at BEGIN.
+
+The dedupe lookups run under the same lock, so two workers receiving the same envelope
+never race into the unique index: the second one sees the first one's rows."""
 
 from __future__ import annotations
 
@@ -8,15 +27,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.caliper.model import EntityDescription, ReadBatch, ReadEvent, RejectedItem
-from store.db import Store
+from store.db import Store, lock_writes
 from store.tables import EntityDescriptionRow, EventEntityRow, EventRow, RejectedItemRow
 
-# Any constant works: every writer on every worker asks for the same key.
-APPEND_LOCK_KEY = 0x636F757273656772  # "coursegr"
 LOOKUP_CHUNK = 500
 
 EVENTS = EventRow.__table__
@@ -76,11 +93,6 @@ async def _existing(
     return found
 
 
-async def _lock(connection: AsyncConnection, store: Store) -> None:
-    if not store.is_sqlite:
-        await connection.execute(text(f"SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY})"))
-
-
 async def append_batch(
     store: Store, batch: ReadBatch, *, source: str, received_at_ms: int | None = None
 ) -> AppendResult:
@@ -91,7 +103,7 @@ async def append_batch(
         entities=len(batch.descriptions),
     )
     async with store.write_lock, store.writer.begin() as connection:
-        await _lock(connection, store)
+        await lock_writes(connection, store)
         await _append_events(connection, batch, result, received_at)
         await _append_side_items(
             connection, batch.descriptions, batch.rejected, received_at, source
@@ -191,50 +203,47 @@ async def _append_side_items(
     received_at: int,
     source: str,
 ) -> None:
-    if descriptions:
-        known = {
-            row[0]
-            for row in await _existing(
-                connection, DESCRIPTIONS.c.content_hash, [d.content_hash for d in descriptions]
-            )
-        }
-        rows = []
-        for item in descriptions:
-            if item.content_hash in known:
-                continue
-            known.add(item.content_hash)
-            rows.append(
-                {
-                    "content_hash": item.content_hash,
-                    "entity_id": item.entity_id,
-                    "entity_type": item.entity_type,
-                    "received_at": received_at,
-                    "source": f"{source} {item.path}".strip(),
-                    "raw": item.raw_json.decode(),
-                }
-            )
-        if rows:
-            await connection.execute(insert(DESCRIPTIONS), rows)
-    if rejected:
-        known = {
-            row[0]
-            for row in await _existing(
-                connection, REJECTED.c.content_hash, [r.content_hash for r in rejected]
-            )
-        }
-        rows = []
-        for item in rejected:
-            if item.content_hash in known:
-                continue
-            known.add(item.content_hash)
-            rows.append(
-                {
-                    "content_hash": item.content_hash,
-                    "received_at": received_at,
-                    "reason": item.reason,
-                    "path": item.path,
-                    "raw": item.raw_json.decode(),
-                }
-            )
-        if rows:
-            await connection.execute(insert(REJECTED), rows)
+    await _insert_new(
+        connection,
+        DESCRIPTIONS,
+        [
+            {
+                "content_hash": item.content_hash,
+                "entity_id": item.entity_id,
+                "entity_type": item.entity_type,
+                "received_at": received_at,
+                "source": f"{source} {item.path}".strip(),
+                "raw": item.raw_json.decode(),
+            }
+            for item in descriptions
+        ],
+    )
+    await _insert_new(
+        connection,
+        REJECTED,
+        [
+            {
+                "content_hash": item.content_hash,
+                "received_at": received_at,
+                "reason": item.reason,
+                "path": item.path,
+                "raw": item.raw_json.decode(),
+            }
+            for item in rejected
+        ],
+    )
+
+
+async def _insert_new(connection: AsyncConnection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert the rows whose content_hash is not stored yet (nor earlier in `rows`)."""
+    if not rows:
+        return
+    hashes = [row["content_hash"] for row in rows]
+    known = {found[0] for found in await _existing(connection, table.c.content_hash, hashes)}
+    fresh = []
+    for row in rows:
+        if row["content_hash"] not in known:
+            known.add(row["content_hash"])
+            fresh.append(row)
+    if fresh:
+        await connection.execute(insert(table), fresh)

@@ -1,4 +1,5 @@
-"""Engines for SQLite (default, embedded) and PostgreSQL, and the schema's guards."""
+"""Engines for SQLite (default, embedded) and PostgreSQL, and the lock that serialises
+writers. The schema itself (tables, guards) comes from store/migrations."""
 
 from __future__ import annotations
 
@@ -9,27 +10,12 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
-SQLITE_GUARDS = (
-    "CREATE TRIGGER IF NOT EXISTS events_refuse_update BEFORE UPDATE ON events "
-    "BEGIN SELECT RAISE(ABORT, 'the event log is append-only: UPDATE refused'); END",
-    "CREATE TRIGGER IF NOT EXISTS events_refuse_delete BEFORE DELETE ON events "
-    "BEGIN SELECT RAISE(ABORT, 'the event log is append-only: DELETE refused'); END",
-)
-
-POSTGRES_GUARDS = (
-    """CREATE OR REPLACE FUNCTION coursegraph_refuse_change() RETURNS trigger AS $$
-    BEGIN
-        RAISE EXCEPTION 'the event log is append-only: % refused', TG_OP;
-    END;
-    $$ LANGUAGE plpgsql""",
-    "DROP TRIGGER IF EXISTS events_refuse_change ON events",
-    "CREATE TRIGGER events_refuse_change BEFORE UPDATE OR DELETE OR TRUNCATE ON events "
-    "FOR EACH STATEMENT EXECUTE FUNCTION coursegraph_refuse_change()",
-)
+# Any constant works: every writer on every worker asks for the same key.
+WRITE_LOCK_KEY = 0x636F757273656772  # "coursegr"
 
 
 @dataclass
@@ -106,12 +92,14 @@ def create_store(url: str) -> Store:
     )
 
 
-async def install_guards(store: Store) -> None:
-    """The database itself refuses UPDATE and DELETE on the event log."""
-    guards = SQLITE_GUARDS if store.is_sqlite else POSTGRES_GUARDS
-    async with store.writer.begin() as connection:
-        for statement in guards:
-            await connection.execute(text(statement))
+async def lock_writes(connection: AsyncConnection, store: Store) -> None:
+    """Serialise writers of the log and its schema until this transaction ends.
+
+    SQLite needs nothing more: the writer's BEGIN IMMEDIATE already holds the database's
+    write lock. PostgreSQL takes a transaction-scoped advisory lock, released only after
+    the commit is visible (see store.append for why positions need it)."""
+    if not store.is_sqlite:
+        await connection.execute(text(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"))
 
 
 async def ping(store: Store) -> None:

@@ -1,0 +1,205 @@
+"""One migration history for both backends: an empty database is created at head on
+first start, an older one is brought there by `coursegraph db upgrade` only."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection
+from sqlmodel import SQLModel
+
+from app import cli
+from app.caliper.model import COURSE, GRADABLE_ITEM, PERSON, ReadEvent
+from app.startup import check_schema_or_explain, upgrade
+from store import read
+from store.append import append_batch, entity_index_rows
+from store.db import Store, create_store
+from store.schema import SchemaNotReady, head_revision, prepare_schema, upgrade_schema
+from tests.store.caliper import COURSE as COURSE_IRI
+from tests.store.caliper import SITE, grade_batch
+
+ENTITIES = SQLModel.metadata.tables["event_entities"]
+
+
+async def test_an_empty_database_starts_at_head_without_a_step(database_url: str) -> None:
+    assert await check_schema_or_explain(database_url) is None
+    assert await revision_of(database_url) == head_revision()
+
+
+async def test_the_migrations_build_what_tables_py_declares(store: Store) -> None:
+    def differences(connection: Connection) -> list[Any]:
+        return compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+
+    async with store.reader.connect() as connection:
+        assert await connection.run_sync(differences) == []
+
+
+async def test_upgrade_indexes_a_log_stored_at_the_first_revision(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = grade_batch("old", 1, 6).events
+    await create_at_first_revision(database_url, events)
+    problem = await check_schema_or_explain(database_url)
+    assert problem is not None and "`coursegraph db upgrade`" in problem and "0001" in problem
+
+    monkeypatch.chdir(tmp_path)  # migrations ship inside the package: any cwd will do
+    assert await upgrade(database_url) == ("0001", head_revision())
+
+    assert await check_schema_or_explain(database_url) is None
+    await assert_answers_like_the_writer_stored_it(database_url, events)
+
+
+async def test_a_failing_upgrade_changes_nothing(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await create_at_first_revision(database_url, grade_batch("old", 1, 3).events)
+
+    def broken(*args: object) -> list[dict[str, Any]]:
+        raise RuntimeError("indexing failed")
+
+    # 0002 fills the index with the writer's entity_index_rows, after creating its table.
+    monkeypatch.setattr("store.append.entity_index_rows", broken)
+    with pytest.raises(RuntimeError, match="indexing failed"):
+        await upgrade(database_url)
+
+    assert await revision_of(database_url) == "0001"
+    assert not await run_on(database_url, lambda c: sa.inspect(c).has_table("event_entities"))
+
+
+async def test_a_database_from_before_migrations_is_upgraded(database_url: str) -> None:
+    # What the first cut built: create_all, no version table, the index left empty here.
+    events = grade_batch("old", 1, 3).events
+    await run_on(database_url, lambda c: SQLModel.metadata.create_all(c))
+    await insert_events(database_url, events)
+    problem = await check_schema_or_explain(database_url)
+    assert problem is not None and "before schema migrations" in problem
+
+    assert await upgrade(database_url) == (None, head_revision())
+    await assert_answers_like_the_writer_stored_it(database_url, events)
+
+
+async def test_a_database_newer_than_this_code_is_refused(store: Store) -> None:
+    async with store.writer.begin() as connection:
+        await connection.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+
+    problem = await check_schema_or_explain(store.url)
+    assert problem is not None and "does not know" in problem
+    with pytest.raises(SchemaNotReady, match="newer coursegraph"):
+        await upgrade_schema(store)
+
+
+def test_serve_refuses_an_out_of_date_database_and_names_the_command(
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    asyncio.run(create_at_first_revision(database_url, []))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COURSEGRAPH_DATABASE_URL", database_url)
+    monkeypatch.setattr("uvicorn.run", fail_if_served)
+
+    assert cli.main(["serve"]) == 1
+    assert "run `coursegraph db upgrade`" in capsys.readouterr().err.lower()
+
+
+async def test_the_app_refuses_to_start_on_an_out_of_date_database(database_url: str) -> None:
+    await create_at_first_revision(database_url, [])
+    store = create_store(database_url)
+    try:
+        with pytest.raises(SchemaNotReady, match="coursegraph db upgrade"):
+            await prepare_schema(store)
+    finally:
+        await store.close()
+    assert await revision_of(database_url) == "0001"  # nothing migrated silently
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def fail_if_served(*args: object, **kwargs: object) -> None:
+    raise AssertionError("serve started on an out-of-date schema")
+
+
+async def run_on(url: str, work: Any) -> Any:
+    store = create_store(url)
+    try:
+        async with store.writer.begin() as connection:
+            return await connection.run_sync(work)
+    finally:
+        await store.close()
+
+
+async def revision_of(url: str) -> str | None:
+    return await run_on(url, lambda c: MigrationContext.configure(c).get_current_revision())
+
+
+async def create_at_first_revision(url: str, events: list[ReadEvent]) -> None:
+    store = create_store(url)
+    try:
+        await upgrade_schema(store, "0001")
+    finally:
+        await store.close()
+    await insert_events(url, events)
+
+
+async def insert_events(url: str, events: list[ReadEvent]) -> None:
+    """Raw inserts with the columns of revision 0001, as an old writer stored them."""
+    rows = [
+        {
+            "position": position,
+            "event_id": event.event_id,
+            "content_hash": event.content_hash,
+            "type": event.type,
+            "action": event.action,
+            "event_time": event.event_time_ms,
+            "received_at": 1_609_840_800_000,
+            "sensor": None,
+            "style": event.style,
+            "actor_id": event.actor_id,
+            "object_id": event.object_id,
+            "course_id": event.course_id,
+            "raw": event.raw_json.decode(),
+        }
+        for position, event in enumerate(events, start=1)
+    ]
+    if rows:
+        events_at_0001 = sa.table("events", *(sa.column(name) for name in rows[0]))
+        await run_on(url, lambda c: c.execute(sa.insert(events_at_0001), rows))
+
+
+async def assert_answers_like_the_writer_stored_it(url: str, events: list[ReadEvent]) -> None:
+    expected = [row for p, e in enumerate(events, start=1) for row in entity_index_rows(e, p)]
+    store = create_store(url)
+    try:
+        async with store.reader.connect() as connection:
+            stored = [
+                dict(row) for row in (await connection.execute(sa.select(ENTITIES))).mappings()
+            ]
+        assert sorted(stored, key=index_key) == sorted(expected, key=index_key)
+
+        everything = list(range(1, len(events) + 1))
+        assert await positions_of(store, COURSE, COURSE_IRI) == everything
+        assert await positions_of(store, PERSON, f"{SITE}/users/student-1") == everything
+        assert await positions_of(store, GRADABLE_ITEM, f"{SITE}/gradableItems/_2_1") == [2]
+
+        # The log goes on where the old writer stopped.
+        result = await append_batch(store, grade_batch("new", 1, 2), source="test")
+        assert result.first_position == len(events) + 1
+    finally:
+        await store.close()
+
+
+async def positions_of(store: Store, kind: str, key: str) -> list[int]:
+    found = await read.events_of_entities(store, kind, [key])
+    return sorted(event.position for event in found[key])
+
+
+def index_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    return (row["kind"], row["entity_key"], row["position"])
