@@ -33,6 +33,7 @@ PORT ?= 8000
 
 demo: $(STAMP)
 	@$(MAKE) --no-print-directory assets || echo "GraphiQL assets could not be installed: it will load them from a CDN"
+	$(BIN)/coursegraph db upgrade
 	$(BIN)/coursegraph seed
 	@echo ""
 	@echo "  coursegraph is serving GraphQL + GraphiQL at http://127.0.0.1:$(PORT)/graphql"

@@ -70,8 +70,14 @@ def _schema(args: argparse.Namespace) -> int:
 def _db_upgrade(args: argparse.Namespace) -> int:
     from app.startup import upgrade
 
-    asyncio.run(upgrade(Settings().database_url))
-    print("coursegraph: the database schema is up to date", file=sys.stderr)
+    before, after = asyncio.run(upgrade(Settings().database_url))
+    if before == after:
+        print(f"coursegraph: the database schema is up to date (revision {after})", file=sys.stderr)
+    else:
+        print(
+            f"coursegraph: upgraded the database schema from {before or 'empty'} to {after}",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -118,7 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 on usage errors
-    return int(args.run(args) or 0)
+    from store.schema import SchemaNotReady
+
+    try:
+        return int(args.run(args) or 0)
+    except SchemaNotReady as error:
+        print(f"coursegraph: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
