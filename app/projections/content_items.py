@@ -33,8 +33,9 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
 }
 FIELDS = tuple(_CONVERTERS)
 
-# UpdatedContentProperties names two properties differently from the object.
-_PROPERTY_ALIASES = {"title": "name", "mainData": "description"}
+# UpdatedContentProperties calls the name `title`. Its `mainData` is the item's body,
+# which the API does not serve (it is not the description), so it is not applied.
+_PROPERTY_ALIASES = {"title": "name"}
 _PROPERTY_FIELDS = {**{field: field for field in FIELDS}, **_PROPERTY_ALIASES}
 
 

@@ -126,7 +126,7 @@ def test_null_keeps_in_the_1_0_style() -> None:
     assert (item.handler, item.is_folder) == ("resource/x-bb-folder", True)
 
 
-def test_updated_content_properties_apply_new_values_with_their_aliases() -> None:
+def test_updated_content_properties_apply_new_values_and_title_as_name() -> None:
     created = content_event(
         "Created",
         1,
@@ -157,10 +157,10 @@ def test_updated_content_properties_apply_new_values_with_their_aliases() -> Non
 
     assert item is not None
     first, second = item.history
-    assert (first.name, first.description) == ("Syllabus", "")
-    assert first.changed_fields == ["description", "handler", "name"]
-    # A null newValue in the 1.0 style keeps the description.
-    assert (second.name, second.description, second.score_possible) == ("Course syllabus", "", 10.0)
+    # mainData is the body, not the description: it leaves the description unset.
+    assert (first.name, first.description) == ("Syllabus", None)
+    assert first.changed_fields == ["handler", "name"]
+    assert (second.name, second.description, second.score_possible) == ("Course syllabus", None, 10.0)
     assert second.due_date_ms == DUE_MS
     assert second.changed_fields == ["dueDate", "name", "scorePossible"]
 
