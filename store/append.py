@@ -146,7 +146,6 @@ async def _append_events(
     position = int(last or 0)
     event_rows: list[dict[str, Any]] = []
     entity_rows: list[dict[str, Any]] = []
-    sensor = batch.sensor
     for event in fresh:
         position += 1
         event_rows.append(
@@ -158,7 +157,8 @@ async def _append_events(
                 "action": event.action,
                 "event_time": event.event_time_ms,
                 "received_at": received_at,
-                "sensor": sensor,
+                # Each event keeps its own envelope's sensor: a batch spans many envelopes.
+                "sensor": event.sensor if event.sensor is not None else batch.sensor,
                 "style": event.style,
                 "actor_id": event.actor_id,
                 "object_id": event.object_id,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 
 from store.db import Store
 from store.records import StoredEvent, StoredRejectedItem
@@ -248,7 +248,7 @@ async def count_events(store: Store, query: EventQuery) -> int:
             last = (await connection.execute(select(func.max(EVENTS.c.position)))).scalar() or 0
             return max(0, last - (query.after_position or 0))
         conditions = _event_conditions(query)
-        statement = select(func.count()).select_from(EVENTS).where(and_(*conditions))
+        statement = select(func.count()).select_from(EVENTS).where(*conditions)
         return int((await connection.execute(statement)).scalar() or 0)
 
 
@@ -259,7 +259,7 @@ async def page_events(
     if after_cursor_position is not None:
         conditions.append(EVENTS.c.position > after_cursor_position)
     statement = (
-        select(*_EVENT_COLUMNS).where(and_(*conditions)).order_by(EVENTS.c.position).limit(limit)
+        select(*_EVENT_COLUMNS).where(*conditions).order_by(EVENTS.c.position).limit(limit)
     )
     async with store.reader.connect() as connection:
         return [_event(row) for row in await connection.execute(statement)]

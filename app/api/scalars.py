@@ -22,12 +22,16 @@ def _serialize_datetime(value: int) -> str:
     return format_time_ms(value)
 
 
-DateTime = strawberry.scalar(
-    NewType("DateTime", int),
-    name="DateTime",
-    description="ISO-8601 with timezone, UTC, millisecond precision",
-    serialize=_serialize_datetime,
-    parse_value=_parse_datetime,
-)
+DateTime = NewType("DateTime", int)
 
-__all__ = ["JSON", "DateTime"]
+# Registered in the schema's config (StrawberryConfig.scalar_map).
+SCALAR_MAP = {
+    DateTime: strawberry.scalar(
+        name="DateTime",
+        description="ISO-8601 with timezone, UTC, millisecond precision",
+        serialize=_serialize_datetime,
+        parse_value=_parse_datetime,
+    )
+}
+
+__all__ = ["JSON", "SCALAR_MAP", "DateTime"]

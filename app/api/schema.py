@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import strawberry
 from strawberry.extensions import MaxTokensLimiter, ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
 
 from app.api.query import Query, Subscription
+from app.api.scalars import SCALAR_MAP
 
 
 def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         subscription=Subscription,
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
             lambda: ParserCache(maxsize=1024),
             lambda: ValidationCache(maxsize=1024),
