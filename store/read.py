@@ -258,9 +258,7 @@ async def page_events(
     conditions = _event_conditions(query)
     if after_cursor_position is not None:
         conditions.append(EVENTS.c.position > after_cursor_position)
-    statement = (
-        select(*_EVENT_COLUMNS).where(*conditions).order_by(EVENTS.c.position).limit(limit)
-    )
+    statement = select(*_EVENT_COLUMNS).where(*conditions).order_by(EVENTS.c.position).limit(limit)
     async with store.reader.connect() as connection:
         return [_event(row) for row in await connection.execute(statement)]
 

@@ -18,7 +18,11 @@ from tests.api.factories import envelope, grade_event, group_event
 def _verify(database_url: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COURSEGRAPH_DATABASE_URL": database_url}
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", "verify"], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "app.cli", "verify"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -34,7 +38,9 @@ async def test_verify_names_a_damaged_index_row(store: Store) -> None:
 
     async with store.writer.begin() as connection:
         await connection.execute(
-            text("UPDATE event_entities SET alt_key = 'WRONG-101' WHERE kind = 'course' AND position = 2")
+            text(
+                "UPDATE event_entities SET alt_key = 'WRONG-101' WHERE kind = 'course' AND position = 2"
+            )
         )
     damaged = _verify(store.url)
     assert damaged.returncode == 1
@@ -42,7 +48,11 @@ async def test_verify_names_a_damaged_index_row(store: Store) -> None:
     assert "'WRONG-101'" in damaged.stderr and "'VER-101'" in damaged.stderr
 
     async with store.writer.begin() as connection:
-        await connection.execute(text("UPDATE event_entities SET alt_key = 'VER-101' WHERE position = 2 AND kind = 'course'"))
+        await connection.execute(
+            text(
+                "UPDATE event_entities SET alt_key = 'VER-101' WHERE position = 2 AND kind = 'course'"
+            )
+        )
         await connection.execute(text("DELETE FROM event_entities WHERE kind = 'group'"))
     missing = _verify(store.url)
     assert missing.returncode == 1
