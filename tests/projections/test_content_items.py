@@ -160,7 +160,11 @@ def test_updated_content_properties_apply_new_values_and_title_as_name() -> None
     # mainData is the body, not the description: it leaves the description unset.
     assert (first.name, first.description) == ("Syllabus", None)
     assert first.changed_fields == ["handler", "name"]
-    assert (second.name, second.description, second.score_possible) == ("Course syllabus", None, 10.0)
+    assert (second.name, second.description, second.score_possible) == (
+        "Course syllabus",
+        None,
+        10.0,
+    )
     assert second.due_date_ms == DUE_MS
     assert second.changed_fields == ["dueDate", "name", "scorePossible"]
 
