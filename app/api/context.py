@@ -36,6 +36,9 @@ from store.db import Store
 from store.read import EntitySummary
 
 State = TypeVar("State")
+# How many of a course's or person's newest events to read for the fields nearly every
+# event carries (name, learnId; externalId): the index gives the rest.
+LATEST_EVENTS = {COURSE: 20, PERSON: 5}
 # (entity key or course id, asOf in ms or None)
 Key = tuple[str, int | None]
 
@@ -210,7 +213,9 @@ class Context:
                 by_as_of.setdefault(as_of, []).append(key)
             built: dict[Key, State | None] = {}
             for as_of, entity_keys in by_as_of.items():
-                summaries = await read.entity_summaries(self.store, kind, entity_keys, as_of)
+                summaries = await read.entity_summaries(
+                    self.store, kind, entity_keys, as_of, latest=LATEST_EVENTS[kind]
+                )
                 for key in entity_keys:
                     summary = summaries.get(key)
                     built[(key, as_of)] = build(summary) if summary else None
