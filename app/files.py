@@ -4,33 +4,42 @@ failures. Pure reading: no store."""
 
 from __future__ import annotations
 
+import codecs
 import gzip
-import io
 import json
+import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
+from app.caliper.canonical import JsonProblem, loads, raw_decode
 from app.repair import repair_text
 
 READ_CHUNK = 1 << 20
 # Files up to this size are parsed whole, so a defect anywhere skips the whole file.
+# Bigger ones (and a big JSON array is the usual case) are read element by element;
+# so are compressed files and standard input beyond their first READ_CHUNK bytes.
 WHOLE_FILE_LIMIT = 32 << 20
+# A streamed element that is not complete after this many characters is reported.
+LARGEST_ELEMENT = 64 << 20
 LINES_SUFFIXES = (".jsonl", ".ndjson", ".jsonlines")
 INGESTIBLE_SUFFIXES = (".json", *LINES_SUFFIXES)
-_DECODER = json.JSONDecoder()
+_BOM = b"\xef\xbb\xbf"
+_SPACE = re.compile(r"[ \t\r\n]*")
+_PROBLEM_TEXT = 1_000_000  # how much of an unreadable rest is kept beside the problem
 
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """One envelope, event or array element, and where it started."""
+    """One envelope, event or array element, where it starts, and its JSON path."""
 
     where: str  # "file:line"
     value: Any
+    path: str = "$"  # "$", or "$[3]" for an element of a top-level array
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,27 +103,22 @@ def open_binary(name: str) -> tuple[IO[bytes], IO[bytes]]:
 def read_items(name: str, stream: IO[bytes], *, repair: bool) -> Iterator[Item]:
     """Every document of one file, in order, with problems and repairs in place."""
     label = "<stdin>" if name == "-" else name
-    text_stream = io.TextIOWrapper(stream, encoding="utf-8", errors="strict", newline="")
-    try:
-        first_line = text_stream.readline()
-    except UnicodeDecodeError as error:
-        yield Problem(f"{label}:1", f"not UTF-8 text ({error.reason})", None)
-        return
-    lines_format = name.lower().removesuffix(".gz").endswith(LINES_SUFFIXES) or _is_complete_json(
-        first_line
-    )
-    try:
-        if lines_format:
-            yield from _read_lines(label, first_line, text_stream, repair=repair)
-        else:
-            yield from _read_json(label, first_line, text_stream, name, repair=repair)
-    except UnicodeDecodeError as error:
-        yield Problem(f"{label}", f"not UTF-8 text ({error.reason})", None)
+    lines_by_name = name.lower().removesuffix(".gz").endswith(LINES_SUFFIXES)
+    # The first line, whole when it may be a JSON Lines record (a big JSON array on one
+    # line is not read whole here).
+    first = stream.readline(READ_CHUNK).removeprefix(_BOM)
+    if not first.endswith(b"\n") and (lines_by_name or first.lstrip().startswith(b"{")):
+        first += stream.readline(-1 if lines_by_name else WHOLE_FILE_LIMIT)
+    if lines_by_name or _is_complete_json(first):
+        yield from _read_lines(label, first, stream, repair=repair)
+    else:
+        size = None if isinstance(stream, gzip.GzipFile) else file_size(name)
+        yield from _read_json(label, first, stream, size, repair=repair)
 
 
-def _is_complete_json(line: str) -> bool:
+def _is_complete_json(line: bytes) -> bool:
     stripped = line.strip()
-    if not stripped.startswith("{"):
+    if not stripped.startswith(b"{"):
         return False
     try:
         orjson.loads(stripped)
@@ -123,75 +127,169 @@ def _is_complete_json(line: str) -> bool:
     return True
 
 
-def _read_lines(label: str, first: str, rest: IO[str], *, repair: bool) -> Iterator[Item]:
+# --- JSON Lines ----------------------------------------------------------------------
+
+
+def _read_lines(label: str, first: bytes, rest: Iterable[bytes], *, repair: bool) -> Iterator[Item]:
+    """Each line on its own: a bad line (even one that is not UTF-8) is reported and
+    skipped, and the lines after it are read."""
     number = 0
     for line in _chain(first, rest):
         number += 1
         if not line.strip():
             continue
-        where = f"{label}:{number}"
         try:
-            yield Document(where, orjson.loads(line))
+            yield Document(f"{label}:{number}", loads(line))
             continue
-        except orjson.JSONDecodeError:
+        except JsonProblem:
             pass
-        yield from _parse_text(label, number, 1, line.rstrip("\r\n"), repair=repair, single=True)
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            yield _not_utf8(label, number, line, error)
+            continue
+        yield from _parse_text(label, number, 1, text.rstrip("\r\n"), repair=repair, single=True)
 
 
-def _chain(first: str, rest: IO[str]) -> Iterator[str]:
+def _chain(first: bytes, rest: Iterable[bytes]) -> Iterator[bytes]:
     if first:
         yield first
     yield from rest
 
 
-def _read_json(label: str, first: str, rest: IO[str], name: str, *, repair: bool) -> Iterator[Item]:
-    size = file_size(name)
-    if size is not None and size <= WHOLE_FILE_LIMIT and not name.lower().endswith(".gz"):
-        text = first + rest.read()
+# --- JSON ------------------------------------------------------------------------------
+
+
+def _read_json(
+    label: str, first: bytes, rest: IO[bytes], size: int | None, *, repair: bool
+) -> Iterator[Item]:
+    if size is None:  # standard input, gzip: whole when the first chunk holds all of it
+        first += rest.read(max(READ_CHUNK - len(first), 0) + 1)
+        small = len(first) <= READ_CHUNK
+    else:
+        small = size <= WHOLE_FILE_LIMIT
+    if small:
+        data = first + rest.read()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            yield _not_utf8(label, 1, data, error)
+            return
         yield from _parse_text(label, 1, 1, text, repair=repair, single=False)
         return
-    yield from _stream_array(label, first, rest, repair=repair)
+    yield from _stream_array(label, first, _TextWindow(rest), repair=repair)
+
+
+def _not_utf8(label: str, first_line: int, data: bytes, error: UnicodeDecodeError) -> Problem:
+    before = data[: error.start].decode("utf-8")
+    line = first_line + before.count("\n")
+    column = len(before) - before.rfind("\n")
+    rest = data[error.start : error.start + _PROBLEM_TEXT]
+    return Problem(
+        f"{label}:{line}:{column}",
+        f"not UTF-8 text ({error.reason})",
+        rest.decode("utf-8", "replace"),
+    )
 
 
 def _parse_text(
     label: str, line: int, column: int, text: str, *, repair: bool, single: bool
 ) -> Iterator[Item]:
-    """A whole document (or JSONL line): parse strictly; with --repair, fix the two
-    copy-paste defects and say where. A top-level array yields its elements."""
-    value, error = _loads(text)
+    """A whole document (or JSON Lines line) that starts at line:column: parse it
+    strictly; with --repair, fix the two copy-paste defects and say where. A top-level
+    array yields its elements, each with its own line."""
+    if not single:
+        walked = _walk_array(text)
+        if walked is not None:
+            yield from _elements(label, line, text, walked, None)
+            return
+    to_original: Callable[[int], int] | None = None
+    parsed = text
+    try:
+        value = loads(text)
+        error = None
+    except JsonProblem as problem:
+        error = problem
     if error is not None and repair:
-        fixed, fixes, to_original = repair_text(text)
+        fixed, fixes, mapping = repair_text(text)
         if fixes:
-            value, error = _loads(fixed)
-            if error is not None:
-                error = (to_original(error[0]), error[1])
+            try:
+                value = loads(fixed)
+            except JsonProblem as problem:
+                error, to_original = problem, mapping
             else:
+                error, parsed, to_original = None, fixed, mapping
                 for fix_line, what in fixes:
                     yield Repaired(f"{label}:{line + fix_line - 1}", what)
     if error is not None:
-        at, reason = error
-        err_line, err_col = _line_col(text, at)
-        where = f"{label}:{line + err_line - 1}:{err_col if err_line > 1 else column + err_col - 1}"
-        yield Problem(where, f"not valid JSON: {reason}", text)
+        where = f"{label}:{line}"
+        if error.pos is not None:
+            at = to_original(error.pos) if to_original else error.pos
+            err_line, err_col = _line_col(text, at)
+            if err_line == 1:
+                err_col += column - 1
+            where = f"{label}:{line + err_line - 1}:{err_col}"
+        yield Problem(where, f"not valid JSON: {error.reason}", text)
         return
-    if isinstance(value, list) and not single:
-        for index, element in enumerate(value):
-            yield Document(f"{label}:{line} $[{index}]", element)
+    walked = _walk_array(parsed) if isinstance(value, list) and not single else None
+    if walked is not None:  # a repaired array
+        yield from _elements(label, line, text, walked, to_original)
     else:
         yield Document(f"{label}:{line}", value)
 
 
-def _loads(text: str) -> tuple[Any, tuple[int, str] | None]:
-    try:
-        return orjson.loads(text), None
-    except orjson.JSONDecodeError:
-        pass
-    try:
-        return json.loads(text), None
-    except json.JSONDecodeError as error:
-        return None, (error.pos, error.msg)
-    except RecursionError:
-        return None, (0, "nested too deeply")
+def _walk_array(text: str) -> list[tuple[int, Any]] | None:
+    """(offset, value) of each element when `text` is exactly one valid JSON array, else
+    None (loads then says what is wrong). One pass that also finds each element's line."""
+    pos = _SPACE.match(text).end()
+    if not text.startswith("[", pos):
+        return None
+    elements: list[tuple[int, Any]] = []
+    pos = _SPACE.match(text, pos + 1).end()
+    if not text.startswith("]", pos):
+        while True:
+            try:
+                value, end = raw_decode(text, pos)
+            except (json.JSONDecodeError, JsonProblem):
+                return None
+            elements.append((pos, value))
+            pos = _SPACE.match(text, end).end()
+            if not text.startswith(",", pos):
+                break
+            pos = _SPACE.match(text, pos + 1).end()
+        if not text.startswith("]", pos):
+            return None
+    if _SPACE.match(text, pos + 1).end() != len(text):
+        return None
+    return elements
+
+
+def _elements(
+    label: str,
+    line: int,
+    text: str,
+    walked: list[tuple[int, Any]],
+    to_original: Callable[[int], int] | None,
+) -> Iterator[Document]:
+    lines = _LineCounter(text, line)
+    for index, (offset, value) in enumerate(walked):
+        at = to_original(offset) if to_original else offset
+        yield Document(f"{label}:{lines.line_of(at)}", value, f"$[{index}]")
+
+
+class _LineCounter:
+    """Line numbers of increasing offsets into one text, counted incrementally."""
+
+    def __init__(self, text: str, first_line: int) -> None:
+        self.text = text
+        self.offset = 0
+        self.line = first_line
+
+    def line_of(self, offset: int) -> int:
+        if offset > self.offset:
+            self.line += self.text.count("\n", self.offset, offset)
+            self.offset = offset
+        return self.line
 
 
 def _line_col(text: str, pos: int) -> tuple[int, int]:
@@ -199,87 +297,167 @@ def _line_col(text: str, pos: int) -> tuple[int, int]:
     return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
 
 
-def _stream_array(label: str, first: str, rest: IO[str], *, repair: bool) -> Iterator[Item]:
-    """A big JSON array (or document), element by element, never whole in memory."""
-    buffer = first
-    eof = False
-    line = 1  # line of buffer[0]
-    column = 1  # column of buffer[0]
+# --- a big JSON array, element by element ------------------------------------------------
 
-    def consume(upto: int) -> None:
-        nonlocal buffer, line, column
-        newlines = buffer.count("\n", 0, upto)
-        if newlines:
-            line += newlines
-            column = upto - buffer.rfind("\n", 0, upto)
-        else:
-            column += upto
-        buffer = buffer[upto:]
 
-    def fill() -> bool:
-        nonlocal buffer, eof
-        chunk = rest.read(READ_CHUNK)
-        if not chunk:
-            eof = True
+class _TextWindow:
+    """The part of a big file being read, decoded: `text[pos:]` is still to read.
+    Read text is dropped on refill, so memory holds about one chunk and one element."""
+
+    def __init__(self, rest: IO[bytes]) -> None:
+        self.rest = rest
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.text = ""
+        self.pos = 0
+        self.eof = False
+        self.line = 1  # line of text[pos]
+        self.line_start = 0  # index in text of that line's first character (may be < 0)
+
+    def feed(self, data: bytes, *, final: bool = False) -> bool:
+        """Decode and add; False when that added nothing. Raises _NotUtf8 after adding
+        the text before the first byte that is not UTF-8 (so where() can name it)."""
+        try:
+            more = self.decoder.decode(data, final=final)
+        except UnicodeDecodeError as error:
+            self.eof = True
+            self._add(error.object[: error.start].decode("utf-8"))
+            raise _NotUtf8(error.reason) from None
+        self._add(more)
+        return bool(more)
+
+    def _add(self, more: str) -> None:
+        if more:  # positions in text stay valid when nothing is added
+            self.text = self.text[self.pos :] + more
+            self.line_start -= self.pos
+            self.pos = 0
+
+    def fill(self, at_least: int | None = None) -> bool:
+        """Read more (READ_CHUNK bytes, or `at_least`); False at the end of the file."""
+        if self.eof:
             return False
-        buffer += chunk
-        return True
+        chunk = self.rest.read(at_least or READ_CHUNK)
+        if chunk:
+            self.feed(chunk)
+            return True
+        self.eof = True
+        return self.feed(b"", final=True)  # what a cut-off character left
 
-    def skip_space() -> None:
+    def advance(self, to: int) -> None:
+        newlines = self.text.count("\n", self.pos, to)
+        if newlines:
+            self.line += newlines
+            self.line_start = self.text.rfind("\n", self.pos, to) + 1
+        self.pos = to
+
+    def skip_space(self) -> None:
         while True:
-            stripped = len(buffer) - len(buffer.lstrip(" \t\r\n"))
-            consume(stripped)
-            if buffer or eof or not fill():
+            self.advance(_SPACE.match(self.text, self.pos).end())
+            if self.pos < len(self.text) or not self.fill():
                 return
 
-    skip_space()
-    if not buffer.startswith("["):
-        # One big document: parse it whole (an envelope is bounded by what Learn sends).
-        while fill():
+    def peek(self) -> str:
+        return self.text[self.pos : self.pos + 1]
+
+    def line_col(self, index: int) -> tuple[int, int]:
+        newlines = self.text.count("\n", self.pos, index)
+        if not newlines:
+            return self.line, index - self.line_start + 1
+        return self.line + newlines, index - self.text.rfind("\n", self.pos, index)
+
+    def where(self, label: str, index: int | None = None) -> str:
+        line, column = self.line_col(self.pos if index is None else index)
+        return f"{label}:{line}:{column}"
+
+    def rest_text(self) -> str:
+        return self.text[self.pos : self.pos + _PROBLEM_TEXT]
+
+    def read_all(self) -> str:
+        while self.fill(max(READ_CHUNK, len(self.text))):
             pass
-        yield from _parse_text(label, line, column, buffer, repair=repair, single=False)
-        return
-    consume(1)
+        return self.text[self.pos :]
+
+
+class _NotUtf8(ValueError):
+    pass
+
+
+def _stream_array(label: str, first: bytes, window: _TextWindow, *, repair: bool) -> Iterator[Item]:
+    """A big JSON array, element by element, never whole in memory. Elements before a
+    defect are kept (they were read); the defect and the rest of the file are reported."""
+    try:
+        window.feed(first)
+        window.skip_space()
+        if window.peek() != "[":
+            # One big document: parse it whole (an envelope is bounded by what Learn sends).
+            line, column = window.line, window.pos - window.line_start + 1
+            text = window.read_all()
+            yield from _parse_text(label, line, column, text, repair=repair, single=False)
+            return
+        window.advance(window.pos + 1)
+        window.skip_space()
+        if window.peek() != "]" and not (yield from _stream_elements(label, window)):
+            return  # a problem was reported
+        window.advance(window.pos + 1)  # past "]"
+        window.skip_space()
+        if window.pos < len(window.text):
+            yield Problem(window.where(label), "not valid JSON: Extra data", window.rest_text())
+    except _NotUtf8 as error:
+        yield Problem(
+            window.where(label, len(window.text)),
+            f"not UTF-8 text ({error}); the rest of the file was skipped",
+            None,
+        )
+
+
+def _stream_elements(label: str, window: _TextWindow) -> Generator[Item, None, bool]:
+    """Elements up to the closing `]` (left unread; True), or up to a reported problem
+    (False)."""
+    skipped = "; the rest of the file was skipped"
     index = 0
     while True:
-        skip_space()
-        if buffer.startswith("]"):
-            consume(1)
-            skip_space()
-            if buffer:
-                yield Problem(
-                    f"{label}:{line}:{column}", "not valid JSON: Extra data", buffer[:1000]
-                )
-            return
-        if not buffer and eof:
-            yield Problem(
-                f"{label}:{line}:{column}", "not valid JSON: the array is never closed", ""
-            )
-            return
+        window.skip_space()
+        start_line = window.line
         try:
-            value, end = _DECODER.raw_decode(buffer)
+            value, end = _decode_element(window)
         except json.JSONDecodeError as error:
-            if not eof and fill():
-                continue  # the element runs past what was read: read more and retry
-            where = f"{label}:{line + error.lineno - 1}:{error.colno if error.lineno > 1 else column + error.colno - 1}"
-            yield Problem(
-                where,
-                f"not valid JSON: {error.msg}; the rest of the file was skipped",
-                buffer[:1_000_000],
-            )
-            return
-        yield Document(f"{label}:{line} $[{index}]", value)
+            reason = f"not valid JSON: {error.msg}{skipped}"
+            yield Problem(window.where(label, error.pos), reason, window.rest_text())
+            return False
+        except JsonProblem as problem:
+            reason = f"not valid JSON: {problem.reason}{skipped}"
+            yield Problem(f"{label}:{start_line}", reason, window.rest_text())
+            return False
+        yield Document(f"{label}:{start_line}", value, f"$[{index}]")
         index += 1
-        consume(end)
-        skip_space()
-        if buffer.startswith(","):
-            consume(1)
-        elif not buffer.startswith("]"):
-            if not buffer and not eof:
+        window.advance(end)
+        window.skip_space()
+        following = window.peek()
+        if following == "]":
+            return True
+        if following != ",":
+            reason = f"not valid JSON: Expecting ',' delimiter{skipped}"
+            yield Problem(window.where(label), reason, window.rest_text())
+            return False
+        window.advance(window.pos + 1)
+
+
+def _decode_element(window: _TextWindow) -> tuple[Any, int]:
+    """The element at window.pos, reading more while it may run past what was read."""
+    while True:
+        try:
+            value, end = raw_decode(window.text, window.pos)
+        except json.JSONDecodeError as error:
+            if _may_be_cut(error, window) and window.fill(max(READ_CHUNK, len(window.text))):
                 continue
-            yield Problem(
-                f"{label}:{line}:{column}",
-                "not valid JSON: Expecting ',' delimiter; the rest of the file was skipped",
-                buffer[:1000],
-            )
-            return
+            raise
+        if end == len(window.text) and window.fill():
+            continue  # a number at the end of what was read may go on
+        return value, end
+
+
+def _may_be_cut(error: json.JSONDecodeError, window: _TextWindow) -> bool:
+    """Whether the error may only mean that the text stops mid-element. The decoder
+    fails at the end of the text then, or at the start of an unterminated string."""
+    if window.eof or len(window.text) - window.pos > LARGEST_ELEMENT:
+        return False
+    return error.msg.startswith("Unterminated string") or error.pos >= len(window.text) - 16

@@ -44,11 +44,11 @@ class _Batcher:
     def add(self, document: Document) -> None:
         where = document.where
         try:
-            check_data_version(document.value, "$")
-            part = read_body(document.value, base_path="$")
+            check_data_version(document.value, document.path)
+            part = read_body(document.value, base_path=document.path)
         except (ShapeError, UnsupportedVersion) as error:
-            item = reject(document.value, where, str(error))
-            self.batch.rejected.append(item)
+            path = f"{where} {error.path}"
+            self.batch.rejected.append(reject(document.value, path, error.reason))
             self.summary.read += 1
             self.summary.problems.append(f"{where}: {error}")
             return
@@ -60,8 +60,6 @@ class _Batcher:
         self.batch.descriptions.extend(
             replace(item, path=f"{where} {item.path}") for item in part.descriptions
         )
-        if self.batch.sensor is None:
-            self.batch.sensor = part.sensor
 
     def add_problem(self, problem: Problem) -> None:
         self.summary.read += 1

@@ -40,6 +40,7 @@ class ReadEvent:
     course_id: str | None
     entities: tuple[EntityRef, ...]
     path: str
+    sensor: str | None = None  # the `sensor` of the envelope the event came in
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,7 @@ class ShapeError(ValueError):
 
 class UnsupportedVersion(ValueError):
     def __init__(self, path: str, version: Any) -> None:
-        super().__init__(f"{path}: unsupported dataVersion {version!r}")
+        self.reason = f"unsupported dataVersion {version!r}"
+        super().__init__(f"{path}: {self.reason}")
         self.path = path
         self.version = version

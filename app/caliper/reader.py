@@ -97,15 +97,16 @@ def _read_envelope(envelope: dict[str, Any], path: str, batch: ReadBatch) -> Non
     data = envelope["data"]
     if not isinstance(data, list):
         raise ShapeError(f"{path}.data", f"`data` must be an array, found {_kind(data)}")
+    # Each event keeps its own envelope's sensor (a body may hold several envelopes).
     sensor = envelope.get("sensor")
-    if isinstance(sensor, str) and batch.sensor is None:
-        batch.sensor = sensor
+    if not isinstance(sensor, str):
+        sensor = None
     for index, item in enumerate(data):
-        _read_item(item, f"{path}.data[{index}]", batch)
+        _read_item(item, f"{path}.data[{index}]", batch, sensor)
 
 
-def _read_item(item: Any, path: str, batch: ReadBatch) -> None:
-    result = read_item(item, path)
+def _read_item(item: Any, path: str, batch: ReadBatch, sensor: str | None = None) -> None:
+    result = read_item(item, path, sensor=sensor)
     if isinstance(result, ReadEvent):
         batch.events.append(result)
     elif isinstance(result, EntityDescription):
@@ -117,7 +118,9 @@ def _read_item(item: Any, path: str, batch: ReadBatch) -> None:
 # --- one item ------------------------------------------------------------------------
 
 
-def read_item(item: Any, path: str) -> ReadEvent | EntityDescription | RejectedItem:
+def read_item(
+    item: Any, path: str, *, sensor: str | None = None
+) -> ReadEvent | EntityDescription | RejectedItem:
     if not isinstance(item, dict):
         return reject(item, path, f"expected an event object, found {_kind(item)}")
     full_type = item.get("type", item.get("@type"))
@@ -135,7 +138,7 @@ def read_item(item: Any, path: str) -> ReadEvent | EntityDescription | RejectedI
     problem = _missing(item, full_type, action, event_time)
     if problem:
         return reject(item, path, problem)
-    return _read_event(item, path, short_name(full_type), short_action(action))
+    return _read_event(item, path, short_name(full_type), short_action(action), sensor)
 
 
 def reject(raw: Any, path: str, reason: str) -> RejectedItem:
@@ -165,7 +168,9 @@ def _missing(item: dict[str, Any], full_type: Any, action: Any, event_time: Any)
     return None
 
 
-def _read_event(item: dict[str, Any], path: str, event_type: str, action: str) -> ReadEvent:
+def _read_event(
+    item: dict[str, Any], path: str, event_type: str, action: str, sensor: str | None
+) -> ReadEvent:
     course = find_course(item)
     course_id = ref_id(course.node) if course else None
     event_id = item.get("id", item.get("@id"))
@@ -183,6 +188,7 @@ def _read_event(item: dict[str, Any], path: str, event_type: str, action: str) -
         course_id=course_id,
         entities=tuple(_entities(item, event_type, course)),
         path=path,
+        sensor=sensor,
     )
 
 
@@ -317,7 +323,9 @@ def parse_member_list(value: Any) -> list[str] | None:
     members: list[str] = []
     for element in value:
         if isinstance(element, dict):
-            member = element.get("courseMembershipId", element.get("id"))
+            member = element.get("courseMembershipId")
+            if member is None:
+                member = element.get("id")
             if member is not None:
                 members.append(str(member))
         elif element is not None:
