@@ -158,7 +158,7 @@ async def _append_events(
                 "event_time": event.event_time_ms,
                 "received_at": received_at,
                 # Each event keeps its own envelope's sensor: a batch spans many envelopes.
-                "sensor": event.sensor if event.sensor is not None else batch.sensor,
+                "sensor": event.sensor,
                 "style": event.style,
                 "actor_id": event.actor_id,
                 "object_id": event.object_id,

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy import func, or_, select
 
+from app.caliper.canonical import loads_stored
 from store.db import Store
 from store.records import StoredEvent, StoredRejectedItem
 from store.tables import EventEntityRow, EventRow, RejectedItemRow
@@ -45,7 +45,7 @@ def _event(row: Sequence[Any]) -> StoredEvent:
         actor_id=row[6],
         object_id=row[7],
         course_id=row[8],
-        raw=orjson.loads(row[9]),
+        raw=loads_stored(row[9]),
     )
 
 
@@ -304,6 +304,6 @@ async def page_rejected(
         statement = statement.where(REJECTED.c.row_id > after_row)
     async with store.reader.connect() as connection:
         return [
-            StoredRejectedItem(row[0], row[1], row[2], row[3], orjson.loads(row[4]))
+            StoredRejectedItem(row[0], row[1], row[2], row[3], loads_stored(row[4]))
             for row in await connection.execute(statement)
         ]

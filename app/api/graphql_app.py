@@ -20,6 +20,7 @@ from app.api.caliper_endpoint import token_accepted
 from app.api.context import Context
 from app.api.problems import problem
 from app.api.schema import SCHEMA
+from app.caliper.canonical import dumps
 from app.settings import Settings
 from store.append import AppendResult
 from store.db import Store
@@ -116,7 +117,7 @@ class CoursegraphGraphQL(GraphQL):
         return graphiql_page(self.settings, request)
 
     def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
+        return dumps(data)  # orjson, and the exact fallback for integers beyond 64 bits
 
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)

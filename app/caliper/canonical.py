@@ -56,6 +56,15 @@ def _finite_float(text: str) -> float:
 _EXACT = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
 
 
+def loads_stored(text: str) -> Any:
+    """A stored event back to its value. What we stored was checked on the way in, so
+    only exactness matters here: integers beyond 64 bits go to the standard parser."""
+    raw = text.encode()
+    if _LONG_DIGIT_RUN in raw.translate(_DIGITS_AS_ZERO):
+        return _EXACT.decode(text)
+    return orjson.loads(raw)
+
+
 def loads(data: bytes | str) -> Any:
     """JSON text → the value it holds, exactly: orjson when that keeps every value, else
     the standard parser (integers beyond 64 bits; Python's messages and positions).

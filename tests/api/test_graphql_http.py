@@ -266,3 +266,16 @@ async def test_unknown_course_is_null_and_get_works(client: httpx.AsyncClient) -
     )
     assert response.status_code == 200
     assert response.json() == {"data": {"course": None}}
+
+
+async def test_raw_keeps_integers_beyond_64_bits(client: httpx.AsyncClient) -> None:
+    event = grade_event("big", "BIG-101", "_i1_1", "_b1_1", "s1", 1.0, "2026-05-01T10:00:00.000Z")
+    event["extensions"] = {"bb:sequence": 123456789012345678901234567890, "ratio": 0.1}
+    response = await client.post(
+        "/caliper", content=json.dumps(envelope([event])), headers={**AUTH, "content-type": "application/json"}
+    )
+    assert response.json()["appended"] == 1
+    answer = await client.post("/graphql", json={"query": "{ events { nodes { raw } } }"})
+    raw = json.loads(answer.text)["data"]["events"]["nodes"][0]["raw"]
+    assert raw["extensions"]["bb:sequence"] == 123456789012345678901234567890
+    assert raw == event
