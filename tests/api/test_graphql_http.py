@@ -272,7 +272,9 @@ async def test_raw_keeps_integers_beyond_64_bits(client: httpx.AsyncClient) -> N
     event = grade_event("big", "BIG-101", "_i1_1", "_b1_1", "s1", 1.0, "2026-05-01T10:00:00.000Z")
     event["extensions"] = {"bb:sequence": 123456789012345678901234567890, "ratio": 0.1}
     response = await client.post(
-        "/caliper", content=json.dumps(envelope([event])), headers={**AUTH, "content-type": "application/json"}
+        "/caliper",
+        content=json.dumps(envelope([event])),
+        headers={**AUTH, "content-type": "application/json"},
     )
     assert response.json()["appended"] == 1
     answer = await client.post("/graphql", json={"query": "{ events { nodes { raw } } }"})
