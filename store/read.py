@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select, union_all
 
 from app.caliper.canonical import loads_stored
 from store.db import Store
@@ -87,7 +87,9 @@ async def events_of_course_entities(
     query = (
         select(ENTITIES.c.entity_key, *_EVENT_COLUMNS)
         .join(EVENTS, EVENTS.c.position == ENTITIES.c.position)
-        .where(ENTITIES.c.kind == kind, ENTITIES.c.entity_key.in_(mentioned.distinct()))
+        # No DISTINCT in the subquery: with it SQLite walks the primary key for `kind`
+        # (every row of that kind) instead of the course index.
+        .where(ENTITIES.c.kind == kind, ENTITIES.c.entity_key.in_(mentioned))
     )
     if until_ms is not None:
         query = query.where(ENTITIES.c.event_time <= until_ms)
@@ -110,79 +112,90 @@ class EntitySummary:
     latest_events: list[StoredEvent]
 
 
+# Keys per statement when each key is its own UNION ALL branch (SQLite allows 500).
+SUMMARY_CHUNK = 200
+
+
 async def entity_summaries(
     store: Store, kind: str, keys: Sequence[str], until_ms: int | None = None, latest: int = 20
 ) -> dict[str, EntitySummary]:
     """Per entity: first/last event time, latest alt key, and its `latest` newest events
-    (enough for the fields courses and people carry in nearly every event)."""
+    (enough for the fields courses and people carry in nearly every event).
+
+    Each entity's newest rows are one short backward range scan of the primary key
+    (kind, entity_key, event_time, position), so the cost follows `latest`, not the
+    entity's whole history."""
     unique = list(dict.fromkeys(keys))
     summaries: dict[str, EntitySummary] = {}
     if not unique:
         return summaries
+    newest_first = (ENTITIES.c.event_time.desc(), ENTITIES.c.position.desc())
     async with store.reader.connect() as connection:
-        for chunk in _chunks(unique):
-            where = [ENTITIES.c.kind == kind, ENTITIES.c.entity_key.in_(chunk)]
-            if until_ms is not None:
-                where.append(ENTITIES.c.event_time <= until_ms)
-            ranked = (
-                select(
-                    ENTITIES.c.entity_key,
-                    ENTITIES.c.position,
-                    ENTITIES.c.event_time,
-                    ENTITIES.c.alt_key,
-                    func.row_number()
-                    .over(
-                        partition_by=ENTITIES.c.entity_key,
-                        order_by=(ENTITIES.c.event_time.desc(), ENTITIES.c.position.desc()),
-                    )
-                    .label("rank"),
-                    func.min(ENTITIES.c.event_time)
-                    .over(partition_by=ENTITIES.c.entity_key)
-                    .label("first"),
+        for start in range(0, len(unique), SUMMARY_CHUNK):
+            chunk = unique[start : start + SUMMARY_CHUNK]
+            branches = []
+            for key in chunk:
+                where = [ENTITIES.c.kind == kind, ENTITIES.c.entity_key == key]
+                if until_ms is not None:
+                    where.append(ENTITIES.c.event_time <= until_ms)
+                newest = (
+                    select(ENTITIES.c.entity_key, ENTITIES.c.position, ENTITIES.c.event_time)
+                    .where(*where)
+                    .order_by(*newest_first)
+                    .limit(latest)
+                    .subquery()
                 )
-                .where(*where)
-                .subquery()
+                branches.append(select(newest))
+            rows = (await connection.execute(union_all(*branches))).all()
+            outer = ENTITIES.alias("outer_entities")
+            newest_alt = (
+                select(ENTITIES.c.alt_key)
+                .where(
+                    ENTITIES.c.kind == outer.c.kind,
+                    ENTITIES.c.entity_key == outer.c.entity_key,
+                    ENTITIES.c.alt_key.is_not(None),
+                    *([ENTITIES.c.event_time <= until_ms] if until_ms is not None else []),
+                )
+                .order_by(*newest_first)
+                .limit(1)
+                .scalar_subquery()
             )
-            rows = (
-                await connection.execute(
-                    select(ranked)
-                    .where(or_(ranked.c.rank <= latest, ranked.c.alt_key.is_not(None)))
-                    .order_by(ranked.c.entity_key, ranked.c.rank)
+            firsts_where = [outer.c.kind == kind, outer.c.entity_key.in_(chunk)]
+            if until_ms is not None:
+                firsts_where.append(outer.c.event_time <= until_ms)
+            firsts = {
+                key: (first, alt)
+                for key, first, alt in await connection.execute(
+                    select(outer.c.entity_key, func.min(outer.c.event_time), newest_alt)
+                    .where(*firsts_where)
+                    .group_by(outer.c.kind, outer.c.entity_key)
                 )
-            ).all()
-            wanted: dict[int, str] = {}
-            info: dict[str, dict[str, Any]] = {}
-            for key, position, event_time, alt_key, rank, first in rows:
-                entry = info.setdefault(
-                    key,
-                    {"first": first, "last": event_time, "position": position, "alt": None},
-                )
-                if entry["alt"] is None and alt_key is not None:
-                    entry["alt"] = alt_key
-                if rank <= latest:
-                    wanted[position] = key
+            }
             by_key: dict[str, list[StoredEvent]] = defaultdict(list)
-            positions = list(wanted)
-            for part in _chunks(positions):
+            wanted = {position: key for key, position, _time in rows}
+            for part in _chunks(list(wanted)):
                 result = await connection.execute(
                     select(*_EVENT_COLUMNS).where(EVENTS.c.position.in_(part))
                 )
                 for row in result:
                     by_key[wanted[row[0]]].append(_event(row))
-            for key, entry in info.items():
+            for key, events in by_key.items():
+                newest_event = max(events, key=lambda e: (e.event_time_ms, e.position))
+                first, alt = firsts[key]
                 summaries[key] = EntitySummary(
                     key=key,
-                    first_event_ms=entry["first"],
-                    last_event_ms=entry["last"],
-                    last_position=entry["position"],
-                    alt_key=entry["alt"],
-                    latest_events=by_key.get(key, []),
+                    first_event_ms=first,
+                    last_event_ms=newest_event.event_time_ms,
+                    last_position=newest_event.position,
+                    alt_key=alt,
+                    latest_events=events,
                 )
     return summaries
 
 
 async def keys_with_alt_key(store: Store, kind: str, alt_key: str) -> list[str]:
     async with store.reader.connect() as connection:
+        # The alt-key index covers (kind, alt_key, entity_key): DISTINCT reads it in order.
         result = await connection.execute(
             select(ENTITIES.c.entity_key)
             .where(ENTITIES.c.kind == kind, ENTITIES.c.alt_key == alt_key)

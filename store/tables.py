@@ -43,14 +43,18 @@ class EventEntityRow(SQLModel, table=True):
     __tablename__ = "event_entities"
     __table_args__ = (
         Index("ix_event_entities_course", "course_id", "kind", "event_time", "position"),
-        Index("ix_event_entities_alt_key", "kind", "alt_key"),
+        # Covering for "which entities carry this courseNumber / bb:user.id".
+        Index("ix_event_entities_alt_key", "kind", "alt_key", "entity_key"),
         Index("ix_event_entities_position", "position"),
+        # On SQLite the rows live in primary-key order (no rowid): one entity's timeline
+        # is one contiguous range, read without a lookup per row.
+        {"sqlite_with_rowid": False},
     )
 
     kind: str = Field(sa_type=Text, primary_key=True)
     entity_key: str = Field(sa_type=Text, primary_key=True)
+    event_time: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     position: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    event_time: int = Field(sa_type=BigInteger)
     course_id: str | None = Field(default=None, sa_type=Text)
     alt_key: str | None = Field(default=None, sa_type=Text)
 

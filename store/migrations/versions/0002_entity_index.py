@@ -41,10 +41,12 @@ def upgrade() -> None:
         "event_entities",
         sa.Column("kind", sa.Text, primary_key=True),
         sa.Column("entity_key", sa.Text, primary_key=True),
+        sa.Column("event_time", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
-        sa.Column("event_time", sa.BigInteger, nullable=False),
         sa.Column("course_id", sa.Text, nullable=True),
         sa.Column("alt_key", sa.Text, nullable=True),
+        # SQLite keeps the rows in key order: an entity's timeline is one range.
+        sqlite_with_rowid=False,
     )
     _fill_from_log(op.get_bind())
     # Built after the fill: one sort per index instead of one update per row.
@@ -53,7 +55,9 @@ def upgrade() -> None:
         "event_entities",
         ["course_id", "kind", "event_time", "position"],
     )
-    op.create_index("ix_event_entities_alt_key", "event_entities", ["kind", "alt_key"])
+    op.create_index(
+        "ix_event_entities_alt_key", "event_entities", ["kind", "alt_key", "entity_key"]
+    )
     op.create_index("ix_event_entities_position", "event_entities", ["position"])
 
 
