@@ -4,7 +4,7 @@ a course query costs the same number of statements whatever the number of entiti
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -90,31 +90,41 @@ def person_state(summary: EntitySummary) -> PersonState | None:
     )
 
 
-class FoldCache:
-    """Folded course entities shared across requests, valid while the log has not grown:
-    paging through 10,000 attempts folds them once, not once per page. Bounded LRU."""
+class StampedCache:
+    """Values computed from the log, shared across requests while the log has not grown
+    (same newest position): paging through 10,000 attempts folds them once, not once
+    per page. A bounded LRU; every worker keeps its own."""
 
-    def __init__(self, size: int = 64) -> None:
+    def __init__(self, size: int) -> None:
         self.size = size
-        self._entries: OrderedDict[tuple[str, str, str, int | None], tuple[int, list[Any]]] = (
-            OrderedDict()
-        )
+        self._entries: OrderedDict[tuple[Any, ...], tuple[int, Any]] = OrderedDict()
 
-    def get(self, key: tuple[str, str, str, int | None], stamp: int) -> list[Any] | None:
+    def get(self, key: tuple[Any, ...], stamp: int) -> Any | None:
         found = self._entries.get(key)
         if found is None or found[0] != stamp:
             return None
         self._entries.move_to_end(key)
         return found[1]
 
-    def put(self, key: tuple[str, str, str, int | None], stamp: int, states: list[Any]) -> None:
-        self._entries[key] = (stamp, states)
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def put(self, key: tuple[Any, ...], stamp: int, value: Any) -> None:
+        self._entries[key] = (stamp, value)
         self._entries.move_to_end(key)
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)
 
 
-FOLD_CACHE = FoldCache()
+# Folded entity lists of whole courses, and course / person states.
+FOLD_CACHE = StampedCache(64)
+STATE_CACHE = StampedCache(50_000)
+
+
+def forget_cached_state() -> None:
+    """Empty both caches (tests that count statements start from nothing)."""
+    FOLD_CACHE.clear()
+    STATE_CACHE.clear()
 
 
 @dataclass
@@ -178,22 +188,42 @@ class Context:
 
     # --- single entities by key, batched ------------------------------------------
 
+    def _stamped(
+        self,
+        name: str,
+        compute: Callable[[list[str], int | None], Awaitable[dict[str, State | None]]],
+    ) -> DataLoader[Key, State | None]:
+        """A batched loader whose answers are also kept in STATE_CACHE while the log
+        has not grown; `compute` fetches and builds only what the cache lacks."""
+
+        async def load(keys: list[Key]) -> list[State | None]:
+            stamp = await self.log_stamp()
+            found: dict[Key, State | None] = {}
+            missing: dict[int | None, list[str]] = {}
+            for key, as_of in keys:
+                cached = STATE_CACHE.get((self.store.url, name, key, as_of), stamp)
+                if cached is not None:
+                    found[(key, as_of)] = cached
+                else:
+                    missing.setdefault(as_of, []).append(key)
+            for as_of, entity_keys in missing.items():
+                computed = await compute(entity_keys, as_of)
+                for key in entity_keys:
+                    state = found[(key, as_of)] = computed.get(key)
+                    if state is not None:
+                        STATE_CACHE.put((self.store.url, name, key, as_of), stamp, state)
+            return [found[key] for key in keys]
+
+        return self._loader(name, load)
+
     def _entities(
         self, kind: str, fold: Callable[[str, Sequence[Any]], State | None]
     ) -> DataLoader[Key, State | None]:
-        async def load(keys: list[Key]) -> list[State | None]:
-            by_as_of: dict[int | None, list[str]] = {}
-            for key, as_of in keys:
-                by_as_of.setdefault(as_of, []).append(key)
-            folded: dict[Key, State | None] = {}
-            for as_of, entity_keys in by_as_of.items():
-                events = await read.events_of_entities(self.store, kind, entity_keys, as_of)
-                for key in entity_keys:
-                    history = events.get(key)
-                    folded[(key, as_of)] = fold(key, history) if history else None
-            return [folded[key] for key in keys]
+        async def compute(keys: list[str], as_of: int | None) -> dict[str, State | None]:
+            events = await read.events_of_entities(self.store, kind, keys, as_of)
+            return {key: fold(key, history) for key, history in events.items()}
 
-        return self._loader(f"entity:{kind}", load)
+        return self._stamped(f"entity:{kind}", compute)
 
     def groups(self) -> DataLoader[Key, GroupState | None]:
         return self._entities(GROUP, fold_group)
@@ -207,21 +237,13 @@ class Context:
     def _summaries(
         self, kind: str, build: Callable[[EntitySummary], State | None]
     ) -> DataLoader[Key, State | None]:
-        async def load(keys: list[Key]) -> list[State | None]:
-            by_as_of: dict[int | None, list[str]] = {}
-            for key, as_of in keys:
-                by_as_of.setdefault(as_of, []).append(key)
-            built: dict[Key, State | None] = {}
-            for as_of, entity_keys in by_as_of.items():
-                summaries = await read.entity_summaries(
-                    self.store, kind, entity_keys, as_of, latest=LATEST_EVENTS[kind]
-                )
-                for key in entity_keys:
-                    summary = summaries.get(key)
-                    built[(key, as_of)] = build(summary) if summary else None
-            return [built[key] for key in keys]
+        async def compute(keys: list[str], as_of: int | None) -> dict[str, State | None]:
+            summaries = await read.entity_summaries(
+                self.store, kind, keys, as_of, latest=LATEST_EVENTS[kind]
+            )
+            return {key: build(summary) for key, summary in summaries.items()}
 
-        return self._loader(f"summary:{kind}", load)
+        return self._stamped(f"summary:{kind}", compute)
 
     def courses(self) -> DataLoader[Key, CourseState | None]:
         return self._summaries(COURSE, course_state)

@@ -281,3 +281,32 @@ async def test_raw_keeps_integers_beyond_64_bits(client: httpx.AsyncClient) -> N
     raw = json.loads(answer.text)["data"]["events"]["nodes"][0]["raw"]
     assert raw["extensions"]["bb:sequence"] == 123456789012345678901234567890
     assert raw == event
+
+
+async def test_answers_follow_new_events_despite_caches(client: httpx.AsyncClient) -> None:
+    query = '{ course(courseNumber: "CACHE-101") { groups { nodes { name } } } }'
+    await post_events(
+        client,
+        envelope(
+            [group_event("cache", "CACHE-101", "_g1_1", "Before", [], "2026-01-01T10:00:00.000Z")]
+        ),
+    )
+    assert (await gql(client, query))["course"]["groups"]["nodes"] == [{"name": "Before"}]
+    assert (await gql(client, query))["course"]["groups"]["nodes"] == [{"name": "Before"}]
+    await post_events(
+        client,
+        envelope(
+            [
+                group_event(
+                    "cache",
+                    "CACHE-101",
+                    "_g1_1",
+                    "After",
+                    [],
+                    "2026-01-02T10:00:00.000Z",
+                    "Modified",
+                )
+            ]
+        ),
+    )
+    assert (await gql(client, query))["course"]["groups"]["nodes"] == [{"name": "After"}]
