@@ -124,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 on usage errors
+    from app.runtime import tune_garbage_collector
+
+    tune_garbage_collector()
     from store.schema import SchemaNotReady
 
     try:

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from app.api.caliper_endpoint import caliper_get, caliper_post
 from app.api.problems import json_response, problem
+from app.runtime import tune_garbage_collector
 from app.settings import Settings
 from store.append import AppendResult
 from store.db import create_store, ping
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        tune_garbage_collector()
         store = create_store(settings.database_url)
         await prepare_schema(store)
         app.state.store = store
