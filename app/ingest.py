@@ -34,7 +34,7 @@ class IngestSummary:
         )
 
 
-class _Batcher:
+class Batcher:
     def __init__(self, store: Store, summary: IngestSummary, source: str) -> None:
         self.store = store
         self.summary = summary
@@ -88,7 +88,7 @@ async def ingest_files(
 ) -> IngestSummary:
     """on_progress(file, bytes of it read so far) is called now and then."""
     summary = IngestSummary()
-    batcher = _Batcher(store, summary, source)
+    batcher = Batcher(store, summary, source)
     for name in files:
         raw, stream = open_binary(name)
         try:

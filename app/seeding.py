@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from app.caliper.reader import read_body
-from app.ingest import IngestSummary
-from store.append import append_batch
+from app.files import Document
+from app.ingest import Batcher, IngestSummary
 from store.db import Store
 
 
@@ -12,6 +11,7 @@ async def seed_store(store: Store, *, scale: int = 1, show_progress: bool = Fals
     from seed.loader import iter_demo_envelopes
 
     summary = IngestSummary()
+    batcher = Batcher(store, summary, "seed")
     envelopes = list(iter_demo_envelopes(scale))
     progress = None
     if show_progress:
@@ -21,23 +21,13 @@ async def seed_store(store: Store, *, scale: int = 1, show_progress: bool = Fals
         progress.start()
         task = progress.add_task("seed", total=len(envelopes))
     try:
-        batch = None
         for index, envelope in enumerate(envelopes):
-            part = read_body(envelope, base_path=f"seed[{index}]")
-            summary.read += len(part.events) + len(part.descriptions) + len(part.rejected)
-            if batch is None:
-                batch = part
-            else:
-                batch.events.extend(part.events)
-                batch.descriptions.extend(part.descriptions)
-                batch.rejected.extend(part.rejected)
-            if len(batch.events) >= 2000:
-                summary.result.add(await append_batch(store, batch, source="seed"))
-                batch = None
-            if progress:
+            batcher.add(Document(f"seed:{index + 1}", envelope))
+            if batcher.full:
+                await batcher.flush()
+            if progress and index % 64 == 0:
                 progress.update(task, completed=index + 1)
-        if batch is not None:
-            summary.result.add(await append_batch(store, batch, source="seed"))
+        await batcher.flush()
     finally:
         if progress:
             progress.stop()
