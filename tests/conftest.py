@@ -50,11 +50,11 @@ def contract_dir() -> Path:
     return folder
 
 
-async def _create_postgres_database(base_url: str) -> str:
+async def _admin_execute(base_url: str, statement: str) -> None:
+    """One statement on the server's base database (CREATE / DROP DATABASE)."""
     import asyncpg
 
     url = make_url(base_url)
-    name = f"coursegraph_test_{uuid.uuid4().hex[:12]}"
     connection = await asyncpg.connect(
         host=url.host or "127.0.0.1",
         port=url.port or 5432,
@@ -63,28 +63,20 @@ async def _create_postgres_database(base_url: str) -> str:
         database=url.database or "postgres",
     )
     try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        await connection.execute(statement)
     finally:
         await connection.close()
-    return url.set(database=name).render_as_string(hide_password=False)
+
+
+async def _create_postgres_database(base_url: str) -> str:
+    name = f"coursegraph_test_{uuid.uuid4().hex[:12]}"
+    await _admin_execute(base_url, f'CREATE DATABASE "{name}"')
+    return make_url(base_url).set(database=name).render_as_string(hide_password=False)
 
 
 async def _drop_postgres_database(base_url: str, test_url: str) -> None:
-    import asyncpg
-
-    url = make_url(base_url)
     name = make_url(test_url).database
-    connection = await asyncpg.connect(
-        host=url.host or "127.0.0.1",
-        port=url.port or 5432,
-        user=url.username or "postgres",
-        password=url.password,
-        database=url.database or "postgres",
-    )
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
+    await _admin_execute(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def postgres_base_url() -> str:

@@ -1,18 +1,19 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import strawberry
 from strawberry.types import Info
 
 from app.api.content_item import ContentItem
+from app.api.links import owning_course
 from app.api.person import Person
 from app.api.scalars import DateTime
 from app.projections.attempts import AttemptState, GradableItemState
 from app.projections.attempts import Score as ScoreState
 
 if TYPE_CHECKING:
-    from app.api.course import Course
+    pass
 
 
 @strawberry.type(
@@ -134,13 +135,7 @@ class Attempt:
         state = await info.context.people().load((self.state.assignee_id, self.as_of))
         return Person.from_state(state) if state else None
 
-    @strawberry.field
-    async def course(
-        self, info: Info
-    ) -> Annotated[Course, strawberry.lazy("app.api.course")] | None:
-        from app.api.course import load_course
-
-        return await load_course(info, self.state.course_id, self.as_of)
+    course = strawberry.field(resolver=owning_course)
 
     @strawberry.field(description="the latest by gradedAt; null before any grade")
     def score(self) -> Score | None:

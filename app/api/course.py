@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -21,6 +22,13 @@ async def load_course(info: Info, course_id: str | None, as_of: int | None) -> C
         return None
     state = await info.context.courses().load((course_id, as_of))
     return Course.from_state(state, as_of) if state else None
+
+
+Node = TypeVar("Node")
+
+
+def _alive(states: list[Any], include_deleted: bool | None) -> list[Any]:
+    return states if include_deleted else [s for s in states if not s.deleted]
 
 
 def _created_then_id(state: Any) -> list[Any]:
@@ -47,6 +55,22 @@ class Course:
             as_of=as_of,
         )
 
+    def _page(
+        self,
+        states: list[Any],
+        first: int | None,
+        after: str | None,
+        node_of: Callable[[Any, int | None], Node],
+    ) -> Connection[Node]:
+        """One page of a course's entities, in createdAt-then-id order, as of this course."""
+        return paginate(
+            states,
+            first=first,
+            after=after,
+            sort_key=_created_then_id,
+            node_of=lambda state: node_of(state, self.as_of),
+        )
+
     @strawberry.field
     async def groups(
         self,
@@ -56,15 +80,7 @@ class Course:
         after: str | None = None,
     ) -> Connection[Group]:
         states = await info.context.course_groups().load((self.id, self.as_of))
-        if not include_deleted:
-            states = [s for s in states if not s.deleted]
-        return paginate(
-            states,
-            first=first,
-            after=after,
-            sort_key=_created_then_id,
-            node_of=lambda s: Group.from_state(s, self.as_of),
-        )
+        return self._page(_alive(states, include_deleted), first, after, Group.from_state)
 
     @strawberry.field
     async def content_items(
@@ -75,15 +91,7 @@ class Course:
         after: str | None = None,
     ) -> Connection[ContentItem]:
         states = await info.context.course_content_items().load((self.id, self.as_of))
-        if not include_deleted:
-            states = [s for s in states if not s.deleted]
-        return paginate(
-            states,
-            first=first,
-            after=after,
-            sort_key=_created_then_id,
-            node_of=lambda s: ContentItem.from_state(s, self.as_of),
-        )
+        return self._page(_alive(states, include_deleted), first, after, ContentItem.from_state)
 
     @strawberry.field
     async def attempts(
@@ -99,13 +107,7 @@ class Course:
             states = [s for s in states if s.gradable_item_id == gradable_item_id]
         if user_id is not None:
             states = await _of_user(info, states, lambda s: s.assignee_id, user_id, self.as_of)
-        return paginate(
-            states,
-            first=first,
-            after=after,
-            sort_key=_created_then_id,
-            node_of=lambda s: Attempt.from_state(s, self.as_of),
-        )
+        return self._page(states, first, after, Attempt.from_state)
 
     @strawberry.field
     async def calculated_grades(
@@ -121,13 +123,7 @@ class Course:
             states = [s for s in states if bool(s.is_course_grade) == is_course_grade]
         if user_id is not None:
             states = await _of_user(info, states, lambda s: s.user_id, user_id, self.as_of)
-        return paginate(
-            states,
-            first=first,
-            after=after,
-            sort_key=_created_then_id,
-            node_of=lambda s: CalculatedGrade.from_state(s, self.as_of),
-        )
+        return self._page(states, first, after, CalculatedGrade.from_state)
 
     @strawberry.field
     async def events(

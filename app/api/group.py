@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import strawberry
-from strawberry.types import Info
 
+from app.api.links import owning_course
 from app.api.scalars import DateTime
 from app.projections.groups import GroupState
 
 if TYPE_CHECKING:
-    from app.api.course import Course
+    pass
 
 
 @strawberry.type
@@ -51,13 +51,7 @@ class Group:
             as_of=as_of,
         )
 
-    @strawberry.field
-    async def course(
-        self, info: Info
-    ) -> Annotated[Course, strawberry.lazy("app.api.course")] | None:
-        from app.api.course import load_course
-
-        return await load_course(info, self.state.course_id, self.as_of)
+    course = strawberry.field(resolver=owning_course)
 
     @strawberry.field
     def history(self) -> list[GroupVersion]:
