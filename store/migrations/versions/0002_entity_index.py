@@ -33,6 +33,10 @@ ENTITIES = sa.table(
 EVENTS = sa.table("events", sa.column("position"), sa.column("raw"))
 
 
+# Frozen here as this revision created it (store.tables.COURSE_INDEXED_PREDICATE).
+COURSE_INDEXED_PREDICATE = "kind IN ('group', 'content', 'attempt', 'calculated_grade')"
+
+
 def upgrade() -> None:
     # The index is derived from the log: a database built before migrations existed may
     # hold one already (store.schema stamps those at 0001), so it is rebuilt, not trusted.
@@ -54,6 +58,8 @@ def upgrade() -> None:
         "ix_event_entities_course",
         "event_entities",
         ["course_id", "kind", "event_time", "position"],
+        sqlite_where=sa.text(COURSE_INDEXED_PREDICATE),
+        postgresql_where=sa.text(COURSE_INDEXED_PREDICATE),
     )
     op.create_index(
         "ix_event_entities_alt_key", "event_entities", ["kind", "alt_key", "entity_key"]
