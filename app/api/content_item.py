@@ -1,53 +1,75 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import strawberry
 
 from app.api.links import owning_course
 from app.api.scalars import DateTime
 from app.projections.content_items import ContentItemState
+from app.projections.content_items import ContentItemVersion as VersionState
 
-if TYPE_CHECKING:
-    pass
+# GraphQL field → projection attribute, for the data fields items and versions share.
+_DATA_FIELDS = {
+    "name": "name",
+    "description": "description",
+    "handler": "handler",
+    "render_type": "render_type",
+    "is_folder": "is_folder",
+    "is_lesson": "is_lesson",
+    "is_group_content": "is_group_content",
+    "data_version": "data_version",
+    "score_possible": "score_possible",
+    "due_date": "due_date_ms",
+    "aggregation_model": "aggregation_model",
+    "deleted": "deleted",
+}
+
+
+def _data(state: ContentItemState | VersionState) -> dict[str, Any]:
+    return {field: getattr(state, attribute) for field, attribute in _DATA_FIELDS.items()}
 
 
 @strawberry.type
-class ContentItemVersion:
+class ContentData:
+    """The data fields of a content item, now or at one version."""
+
+    name: str | None
+    description: str | None
+    handler: str | None
+    render_type: str | None
+    is_folder: bool | None
+    is_lesson: bool | None
+    is_group_content: bool | None
+    data_version: int | None
+    score_possible: float | None
+    due_date: DateTime | None
+    aggregation_model: str | None
+    deleted: bool
+
+
+@strawberry.type
+class ContentItemVersion(ContentData):
     valid_from: DateTime
     action: str
     event_position: int
     changed_fields: list[str]
-    name: str | None
-    description: str | None
-    handler: str | None
-    render_type: str | None
-    is_folder: bool | None
-    is_lesson: bool | None
-    is_group_content: bool | None
-    data_version: int | None
-    score_possible: float | None
-    due_date: DateTime | None
-    aggregation_model: str | None
-    deleted: bool
+
+    @classmethod
+    def from_state(cls, v: VersionState) -> ContentItemVersion:
+        return cls(
+            valid_from=v.valid_from_ms,
+            action=v.action,
+            event_position=v.event_position,
+            changed_fields=v.changed_fields,
+            **_data(v),
+        )
 
 
 @strawberry.type
-class ContentItem:
+class ContentItem(ContentData):
     id: strawberry.ID
     learn_id: str | None
-    name: str | None
-    description: str | None
-    handler: str | None
-    render_type: str | None
-    is_folder: bool | None
-    is_lesson: bool | None
-    is_group_content: bool | None
-    data_version: int | None
-    score_possible: float | None
-    due_date: DateTime | None
-    aggregation_model: str | None
-    deleted: bool
     created_at: DateTime | None
     updated_at: DateTime | None
     state: strawberry.Private[ContentItemState]
@@ -58,46 +80,15 @@ class ContentItem:
         return cls(
             id=strawberry.ID(s.id),
             learn_id=s.learn_id,
-            name=s.name,
-            description=s.description,
-            handler=s.handler,
-            render_type=s.render_type,
-            is_folder=s.is_folder,
-            is_lesson=s.is_lesson,
-            is_group_content=s.is_group_content,
-            data_version=s.data_version,
-            score_possible=s.score_possible,
-            due_date=s.due_date_ms,
-            aggregation_model=s.aggregation_model,
-            deleted=s.deleted,
             created_at=s.created_at_ms,
             updated_at=s.updated_at_ms,
             state=s,
             as_of=as_of,
+            **_data(s),
         )
 
     course = strawberry.field(resolver=owning_course)
 
     @strawberry.field
     def history(self) -> list[ContentItemVersion]:
-        return [
-            ContentItemVersion(
-                valid_from=v.valid_from_ms,
-                action=v.action,
-                event_position=v.event_position,
-                changed_fields=v.changed_fields,
-                name=v.name,
-                description=v.description,
-                handler=v.handler,
-                render_type=v.render_type,
-                is_folder=v.is_folder,
-                is_lesson=v.is_lesson,
-                is_group_content=v.is_group_content,
-                data_version=v.data_version,
-                score_possible=v.score_possible,
-                due_date=v.due_date_ms,
-                aggregation_model=v.aggregation_model,
-                deleted=v.deleted,
-            )
-            for v in self.state.history
-        ]
+        return [ContentItemVersion.from_state(v) for v in self.state.history]
