@@ -298,6 +298,39 @@ async def events_by_position(store: Store, positions: Sequence[int]) -> dict[int
     return found
 
 
+async def entity_stamps(store: Store, kind: str, keys: Sequence[str]) -> dict[str, int]:
+    """The newest position that touches each entity: anything folded from an entity's
+    events stays true until this number changes (positions only grow)."""
+    found: dict[str, int] = {}
+    unique = list(dict.fromkeys(keys))
+    async with store.reader.connect() as connection:
+        for chunk in _chunks(unique):
+            if not chunk:
+                continue
+            result = await connection.execute(
+                select(ENTITIES.c.entity_key, func.max(ENTITIES.c.position))
+                .where(ENTITIES.c.kind == kind, ENTITIES.c.entity_key.in_(chunk))
+                .group_by(ENTITIES.c.kind, ENTITIES.c.entity_key)
+            )
+            found.update({key: int(position) for key, position in result})
+    return found
+
+
+async def course_entities_stamp(store: Store, course_id: str, kind: str) -> int:
+    """The newest position that touches any `kind` entity of the course (a new entity
+    mentions the course in a newer row, so it moves this too)."""
+    mentioned = select(ENTITIES.c.entity_key).where(
+        ENTITIES.c.course_id == course_id,
+        ENTITIES.c.kind == kind,
+        text(COURSE_INDEXED_PREDICATE),
+    )
+    statement = select(func.max(ENTITIES.c.position)).where(
+        ENTITIES.c.kind == kind, ENTITIES.c.entity_key.in_(mentioned)
+    )
+    async with store.reader.connect() as connection:
+        return int((await connection.execute(statement)).scalar() or 0)
+
+
 async def last_position(store: Store) -> int:
     async with store.reader.connect() as connection:
         return int((await connection.execute(select(func.max(EVENTS.c.position)))).scalar() or 0)

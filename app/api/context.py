@@ -91,9 +91,10 @@ def person_state(summary: EntitySummary) -> PersonState | None:
 
 
 class StampedCache:
-    """Values computed from the log, shared across requests while the log has not grown
-    (same newest position): paging through 10,000 attempts folds them once, not once
-    per page. A bounded LRU; every worker keeps its own."""
+    """Values computed from the log, shared across requests while no new event touches
+    what they were computed from (same newest position for those entities): paging
+    through 10,000 attempts folds them once, and appends elsewhere keep a course's
+    answers warm. A bounded LRU; every worker keeps its own."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -135,7 +136,6 @@ class Context:
     request: Any = None
     connection_params: dict[str, Any] | None = None
     loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
-    _stamp: int | None = None
 
     def _loader(self, name: str, load: Callable[[list[Any]], Any]) -> DataLoader[Any, Any]:
         loader = self.loaders.get(name)
@@ -145,19 +145,13 @@ class Context:
 
     # --- one course's entities, folded -----------------------------------------------
 
-    async def log_stamp(self) -> int:
-        """The newest position: folded state cached at this stamp is still current."""
-        if self._stamp is None:
-            self._stamp = await read.last_position(self.store)
-        return self._stamp
-
     def _course_entities(
         self, kind: str, fold: Callable[[str, Sequence[Any]], State | None]
     ) -> DataLoader[Key, list[State]]:
         async def load(keys: list[Key]) -> list[list[State]]:
             answers = []
-            stamp = await self.log_stamp()
             for course_id, as_of in keys:
+                stamp = await read.course_entities_stamp(self.store, course_id, kind)
                 cache_key = (self.store.url, kind, course_id, as_of)
                 cached = FOLD_CACHE.get(cache_key, stamp)
                 if cached is None:
@@ -191,16 +185,18 @@ class Context:
     def _stamped(
         self,
         name: str,
+        kind: str,
         compute: Callable[[list[str], int | None], Awaitable[dict[str, State | None]]],
     ) -> DataLoader[Key, State | None]:
-        """A batched loader whose answers are also kept in STATE_CACHE while the log
-        has not grown; `compute` fetches and builds only what the cache lacks."""
+        """A batched loader whose answers are also kept in STATE_CACHE while no new
+        event touches the entity; `compute` fetches and builds only what the cache lacks."""
 
         async def load(keys: list[Key]) -> list[State | None]:
-            stamp = await self.log_stamp()
+            stamps = await read.entity_stamps(self.store, kind, [key for key, _ in keys])
             found: dict[Key, State | None] = {}
             missing: dict[int | None, list[str]] = {}
             for key, as_of in keys:
+                stamp = stamps.get(key, 0)
                 cached = STATE_CACHE.get((self.store.url, name, key, as_of), stamp)
                 if cached is not None:
                     found[(key, as_of)] = cached
@@ -211,7 +207,8 @@ class Context:
                 for key in entity_keys:
                     state = found[(key, as_of)] = computed.get(key)
                     if state is not None:
-                        STATE_CACHE.put((self.store.url, name, key, as_of), stamp, state)
+                        cache_key = (self.store.url, name, key, as_of)
+                        STATE_CACHE.put(cache_key, stamps.get(key, 0), state)
             return [found[key] for key in keys]
 
         return self._loader(name, load)
@@ -223,7 +220,7 @@ class Context:
             events = await read.events_of_entities(self.store, kind, keys, as_of)
             return {key: fold(key, history) for key, history in events.items()}
 
-        return self._stamped(f"entity:{kind}", compute)
+        return self._stamped(f"entity:{kind}", kind, compute)
 
     def groups(self) -> DataLoader[Key, GroupState | None]:
         return self._entities(GROUP, fold_group)
@@ -243,7 +240,7 @@ class Context:
             )
             return {key: build(summary) for key, summary in summaries.items()}
 
-        return self._stamped(f"summary:{kind}", compute)
+        return self._stamped(f"summary:{kind}", kind, compute)
 
     def courses(self) -> DataLoader[Key, CourseState | None]:
         return self._summaries(COURSE, course_state)

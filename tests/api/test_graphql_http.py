@@ -310,3 +310,36 @@ async def test_answers_follow_new_events_despite_caches(client: httpx.AsyncClien
         ),
     )
     assert (await gql(client, query))["course"]["groups"]["nodes"] == [{"name": "After"}]
+
+
+async def test_appends_elsewhere_keep_answers_and_own_appends_change_them(
+    client: httpx.AsyncClient,
+) -> None:
+    query = '{ course(courseNumber: "KEEP-101") { groups { nodes { name memberIds } } } }'
+    await post_events(
+        client,
+        envelope(
+            [group_event("keep", "KEEP-101", "_k1_1", "Kept", ["_1_1"], "2026-01-01T10:00:00.000Z")]
+        ),
+    )
+    assert (await gql(client, query))["course"]["groups"]["nodes"] == [
+        {"name": "Kept", "memberIds": ["_1_1"]}
+    ]
+    await post_events(
+        client,
+        envelope(
+            [group_event("other", "OTHER-101", "_o1_1", "Other", [], "2026-01-02T10:00:00.000Z")]
+        ),
+    )
+    assert (await gql(client, query))["course"]["groups"]["nodes"] == [
+        {"name": "Kept", "memberIds": ["_1_1"]}
+    ]
+    # A new group of the course, arriving with an older eventTime, still shows up.
+    await post_events(
+        client,
+        envelope(
+            [group_event("keep", "KEEP-101", "_k2_1", "Early", [], "2025-12-01T10:00:00.000Z")]
+        ),
+    )
+    names = [n["name"] for n in (await gql(client, query))["course"]["groups"]["nodes"]]
+    assert names == ["Early", "Kept"]
