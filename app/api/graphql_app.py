@@ -8,7 +8,6 @@ import contextlib
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -22,9 +21,9 @@ from app.api.problems import problem
 from app.api.schema import SCHEMA
 from app.caliper.canonical import dumps
 from app.settings import Settings
+from store import read
 from store.append import AppendResult
 from store.db import Store
-from store.tables import EventRow
 
 # Other workers append too: a subscription also looks at the log this often.
 POLL_SECONDS = 1.0
@@ -47,9 +46,7 @@ class LiveFeed:
 
     async def last_position(self) -> int:
         assert self._store is not None
-        async with self._store.reader.connect() as connection:
-            found = await connection.execute(select(func.max(EventRow.__table__.c.position)))
-            return int(found.scalar() or 0)
+        return await read.last_position(self._store)
 
     async def wait(self, after_position: int) -> None:
         changed = self._changed
