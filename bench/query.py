@@ -219,13 +219,15 @@ HAND_COURSE = (
 )
 HAND_LATEST = (
     "SELECT e.raw FROM event_entities ee JOIN events e ON e.position = ee.position "
-    "WHERE ee.course_id = {0} AND ee.kind = 'course' "
+    "WHERE ee.kind = 'course' AND ee.entity_key = {0} "
     "ORDER BY ee.event_time DESC, ee.position DESC LIMIT 1"
 )
 HAND_ENTITIES = (
     "SELECT ee.kind, ee.entity_key, e.action, e.event_time, e.raw "
     "FROM event_entities ee JOIN events e ON e.position = ee.position "
     "WHERE ee.course_id = {0} AND ee.kind IN ('group', 'content', 'calculated_grade') "
+    # The course index is partial: its own predicate lets SQLite use it.
+    "AND ee.kind IN ('group', 'content', 'attempt', 'calculated_grade') "
     "ORDER BY ee.event_time, ee.position"
 )
 CONTENT_FIELDS = ("name", "handler", "renderType", "isFolder", "scorePossible", "dueDate")
