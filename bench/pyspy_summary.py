@@ -16,8 +16,11 @@ _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 OWN = ("app/", "store/", "seed/", "bench/")
 
 
+REPO = str(Path(__file__).resolve().parent.parent) + "/"
+
+
 def _short(path: str) -> str:
-    for marker in ("site-packages/", "/work/main/", "lib/python3"):
+    for marker in ("site-packages/", REPO, "lib/python3"):
         if marker in path:
             path = path.split(marker, 1)[1]
     return path
