@@ -39,7 +39,7 @@ class Batcher:
         self.store = store
         self.summary = summary
         self.source = source
-        self.batch = ReadBatch(sensor=None, events=[], descriptions=[], rejected=[])
+        self.batch = ReadBatch()
 
     def add(self, document: Document) -> None:
         where = document.where
@@ -74,7 +74,7 @@ class Batcher:
         batch = self.batch
         if not (batch.events or batch.descriptions or batch.rejected):
             return
-        self.batch = ReadBatch(sensor=None, events=[], descriptions=[], rejected=[])
+        self.batch = ReadBatch()
         self.summary.result.add(await append_batch(self.store, batch, source=self.source))
 
 

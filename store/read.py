@@ -287,17 +287,6 @@ async def page_events(
         return [_event(row) for row in await connection.execute(statement)]
 
 
-async def events_by_position(store: Store, positions: Sequence[int]) -> dict[int, StoredEvent]:
-    found: dict[int, StoredEvent] = {}
-    async with store.reader.connect() as connection:
-        for part in _chunks(list(positions)):
-            for row in await connection.execute(
-                select(*_EVENT_COLUMNS).where(EVENTS.c.position.in_(part))
-            ):
-                found[row[0]] = _event(row)
-    return found
-
-
 async def entity_stamps(store: Store, kind: str, keys: Sequence[str]) -> dict[str, int]:
     """The newest position that touches each entity: anything folded from an entity's
     events stays true until this number changes (positions only grow)."""

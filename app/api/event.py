@@ -3,7 +3,7 @@ from __future__ import annotations
 import strawberry
 
 from app.api.scalars import JSON, DateTime
-from app.caliper.values import parse_time_ms, short_action, short_name
+from app.caliper.values import short_action, short_name
 from store.read import EventQuery
 from store.records import StoredEvent, StoredRejectedItem
 
@@ -83,6 +83,3 @@ def event_query(
         as_of_ms=as_of_ms,
         after_position=f.after_position,
     )
-
-
-__all__ = ["Event", "EventFilter", "RejectedItem", "event_query", "parse_time_ms"]

@@ -3,7 +3,7 @@ descriptions, and rejected items. Plain data."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # Entity kinds the index knows. A calculated grade's key is "<course>|<itemId>|<user>".
@@ -66,10 +66,9 @@ class RejectedItem:
 class ReadBatch:
     """Everything one request (or one ingest chunk) holds, in the order it came."""
 
-    sensor: str | None
-    events: list[ReadEvent]
-    descriptions: list[EntityDescription]
-    rejected: list[RejectedItem]
+    events: list[ReadEvent] = field(default_factory=list)
+    descriptions: list[EntityDescription] = field(default_factory=list)
+    rejected: list[RejectedItem] = field(default_factory=list)
 
 
 class ShapeError(ValueError):

@@ -47,7 +47,7 @@ def read_body(body: Any, *, base_path: str = "$") -> ReadBatch:
     """An envelope, an array of envelopes or events, or a bare event → one batch.
 
     Raises ShapeError (nothing of it may be stored) or UnsupportedVersion."""
-    batch = ReadBatch(sensor=None, events=[], descriptions=[], rejected=[])
+    batch = ReadBatch()
     if isinstance(body, dict):
         if "data" in body:
             _read_envelope(body, base_path, batch)
