@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -25,6 +27,22 @@ from store.db import Store
 INGEST_TOKEN = "test-ingest-token"
 POSTGRES_ENV = "COURSEGRAPH_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", "postgresql"]
+
+
+def run_cli(
+    *args: str, database_url: str | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`coursegraph ARGS` in a child process, as a user runs it."""
+    env = dict(os.environ)
+    if database_url is not None:
+        env["COURSEGRAPH_DATABASE_URL"] = database_url
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def shared_dir() -> Path:

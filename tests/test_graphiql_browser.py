@@ -37,9 +37,10 @@ from app.api.graphiql import (
     operation_tabs,
 )
 from app.main import create_app
+from app.seeding import seed_store
 from app.settings import REPO_ROOT
 from app.startup import open_ready_store
-from tests.conftest import LiveServer, make_settings, shared_dir
+from tests.conftest import LiveServer, make_settings
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 NODE_MODULES = REPO_ROOT / "node_modules"
@@ -409,29 +410,12 @@ def browser(tmp_path: Path) -> Iterator[DevTools]:
 
 
 def _seed(database_url: str) -> None:
-    """The demo semester where `coursegraph seed` exists, else the Blackboard samples."""
+    """The demo semester, as `coursegraph seed` loads it."""
 
     async def load() -> None:
         store = await open_ready_store(database_url)
         try:
-            try:
-                from app.seeding import seed_store
-
-                await seed_store(store)
-                return
-            except ModuleNotFoundError as error:
-                if error.name != "seed.loader":
-                    raise
-            from app.ingest import ingest_files
-
-            samples = shared_dir() / "caliper-samples" / "blackboard"
-            files = sorted(str(path) for path in samples.glob("*.json"))
-            if not files:
-                pytest.skip(
-                    "neither `coursegraph seed` (seed/loader.py) nor the Blackboard samples "
-                    f"({samples}; COURSEGRAPH_SHARED_DIR) are there to fill the store"
-                )
-            await ingest_files(store, files, repair=True)
+            await seed_store(store)
         finally:
             await store.close()
 

@@ -3,9 +3,6 @@ graphql/operations/ answer it correctly."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,30 +13,19 @@ import pytest
 from app.settings import REPO_ROOT
 from seed.loader import demo_truth
 from seed.truth import GroundTruth, format_instant
-from tests.conftest import LiveServer, make_settings
+from tests.conftest import LiveServer, make_settings, run_cli
 
 OPERATIONS = REPO_ROOT / "graphql" / "operations"
-
-
-def _seed(url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COURSEGRAPH_DATABASE_URL": url}
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", "seed"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Client, GroundTruth]]:
     url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('seed') / 'demo.db'}"
-    first = _seed(url)
+    first = run_cli("seed", database_url=url)
     assert first.returncode == 0, first.stderr
     truth = demo_truth()
     assert f"appended {truth.counts.distinct}," in first.stdout
-    again = _seed(url)
+    again = run_cli("seed", database_url=url)
     assert again.returncode == 0, again.stderr
     assert "appended 0," in again.stdout
     with (

@@ -3,27 +3,13 @@ difference when something changed them behind the app's back."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 from sqlalchemy import text
 
 from app.caliper.reader import read_body
 from store.append import append_batch
 from store.db import Store
 from tests.api.factories import envelope, grade_event, group_event
-
-
-def _verify(database_url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COURSEGRAPH_DATABASE_URL": database_url}
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", "verify"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.conftest import run_cli
 
 
 async def test_verify_names_a_damaged_index_row(store: Store) -> None:
@@ -32,7 +18,7 @@ async def test_verify_names_a_damaged_index_row(store: Store) -> None:
         grade_event("ver", "VER-101", "_i1_1", "_a1_1", "s1", 3.0, "2026-01-02T10:00:00.000Z"),
     ]
     await append_batch(store, read_body(envelope(events)), source="test")
-    clean = _verify(store.url)
+    clean = run_cli("verify", database_url=store.url)
     assert clean.returncode == 0, clean.stderr
     assert "2 events" in clean.stdout
 
@@ -42,7 +28,7 @@ async def test_verify_names_a_damaged_index_row(store: Store) -> None:
                 "UPDATE event_entities SET alt_key = 'WRONG-101' WHERE kind = 'course' AND position = 2"
             )
         )
-    damaged = _verify(store.url)
+    damaged = run_cli("verify", database_url=store.url)
     assert damaged.returncode == 1
     assert "position 2" in damaged.stderr and "field alt_key" in damaged.stderr
     assert "'WRONG-101'" in damaged.stderr and "'VER-101'" in damaged.stderr
@@ -54,6 +40,6 @@ async def test_verify_names_a_damaged_index_row(store: Store) -> None:
             )
         )
         await connection.execute(text("DELETE FROM event_entities WHERE kind = 'group'"))
-    missing = _verify(store.url)
+    missing = run_cli("verify", database_url=store.url)
     assert missing.returncode == 1
     assert "position 1: group " in missing.stderr and "_g1_1 is missing" in missing.stderr

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +26,7 @@ from tests.conftest import (
     _drop_postgres_database,
     make_settings,
     postgres_base_url,
+    run_cli,
 )
 
 DAY_MS = 86_400_000
@@ -75,14 +73,7 @@ def _load(server: LiveServer, database_url: str, tmp: Path) -> None:
             assert answer.json()["rejected"] == []
     dump = tmp / "nightly.jsonl.gz"
     dump.write_bytes(gzip.compress(envelopes_to_jsonl(envelopes[half:])))
-    env = {**os.environ, "COURSEGRAPH_DATABASE_URL": database_url}
-    done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "ingest", str(dump)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_cli("ingest", str(dump), database_url=database_url)
     assert done.returncode == 0, done.stderr
 
 
