@@ -27,6 +27,19 @@ class Settings(BaseSettings):
     api_tokens: Annotated[tuple[str, ...], NoDecode] = ()
     graphiql: bool = True
     max_body_bytes: int = 10_485_760
+    # Slow bodies: a request body not received within this many seconds is refused.
+    body_read_timeout_seconds: float = 15.0
+    # GraphQL request limits, each checked before anything runs (QUERY_TOO_COMPLEX).
+    max_query_chars: int = 50_000
+    max_query_tokens: int = 5_000
+    max_query_depth: int = 20
+    max_query_aliases: int = 30
+    max_query_cost: int = 50_000
+    max_as_of_values: int = 10
+    # Wall-clock budget of one GraphQL request; past it the request ends and its work stops.
+    request_budget_seconds: float = 20.0
+    # Parsed and validated query texts kept, bounded by the bytes of their text.
+    query_cache_bytes: int = 4_194_304
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     # Where `make demo` installs GraphiQL's JavaScript and CSS for offline use.
     graphiql_assets_dir: Path = REPO_ROOT / "node_modules"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.requests import Request
@@ -13,22 +14,31 @@ class BodyTooLarge(Exception):
     pass
 
 
+class BodyTooSlow(Exception):
+    pass
+
+
 class NotJson(ValueError):
     pass
 
 
-async def read_capped(request: Request, limit: int) -> bytes:
-    """The body, refusing more than `limit` bytes before reading it all."""
+async def read_capped(request: Request, limit: int, timeout_seconds: float | None = None) -> bytes:
+    """The body, refusing more than `limit` bytes before reading it all (whatever the
+    content type, chunked or not), and a body still arriving after `timeout_seconds`."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge
     chunks = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(timeout_seconds):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise BodyTooLarge
+                chunks.append(chunk)
+    except TimeoutError:
+        raise BodyTooSlow from None
     return b"".join(chunks)
 
 

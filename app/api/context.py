@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
+from app.api.query_cache import QueryCache
 from app.caliper.model import (
     ATTEMPT,
     CALCULATED_GRADE,
@@ -135,7 +136,13 @@ class Context:
     feed: Any = None
     request: Any = None
     connection_params: dict[str, Any] | None = None
+    query_cache: QueryCache | None = None
     loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
+
+    def for_operation(self) -> Context:
+        """The same context with loaders of its own: a WebSocket's operations share one
+        context, and cached answers must not outlive the operation that loaded them."""
+        return replace(self, loaders={})
 
     def _loader(self, name: str, load: Callable[[list[Any]], Any]) -> DataLoader[Any, Any]:
         loader = self.loaders.get(name)

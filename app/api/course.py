@@ -68,6 +68,7 @@ class Course:
             first=first,
             after=after,
             sort_key=_created_then_id,
+            key_shape=(int, str),
             node_of=lambda state: node_of(state, self.as_of),
         )
 

@@ -13,14 +13,23 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
 
-from app.api.body import BodyTooLarge, is_json_media_type, read_capped
+from app.api.body import BodyTooLarge, BodyTooSlow, is_json_media_type, read_capped
 from app.api.caliper_endpoint import token_accepted
 from app.api.context import Context
+from app.api.errors import too_complex
+from app.api.graphql_http import graphql_response
+from app.api.masking import coded, report
 from app.api.problems import problem
+from app.api.query_cache import QueryCache
 from app.api.schema import SCHEMA
 from app.caliper.canonical import dumps
+from app.observe import request_id
 from app.settings import Settings
+from graphql import GraphQLError
 from store import read
 from store.append import AppendResult
 from store.db import Store
@@ -63,56 +72,84 @@ class CoursegraphGraphQL(GraphQL):
         )
         self.settings = settings
         self.feed = feed
+        self.query_cache = QueryCache(settings.query_cache_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            receive = _capped_messages(receive, send, self.settings.max_body_bytes)
         if scope["type"] == "http":
             request = Request(scope, receive)
             refusal = self._refuse(request)
             if refusal is not None:
                 await refusal(scope, receive, send)
                 return
-            if request.method == "POST" and is_json_media_type(request.headers.get("content-type")):
-                try:
-                    body = await read_capped(request, self.settings.max_body_bytes)
-                except BodyTooLarge:
-                    await self._too_large()(scope, receive, send)
-                    return
-                answer = await self._answer_plain_post(request, body)
-                if answer is not None:
-                    await answer(scope, receive, send)
-                    return
-                receive = _replay(body)  # anything unusual: Strawberry's own view decides
+            if request.method == "POST" or not self.should_render_graphql_ide(request):
+                answer = await self._answer_http(request)
+                await answer(scope, receive, send)
+                return
         await super().__call__(scope, receive, send)
 
-    async def _answer_plain_post(self, request: Request, body: bytes) -> Response | None:
-        """The common request — one query or mutation as JSON — without the generic
-        view's content negotiation and multipart parsing (it costs ~20% of a small query).
-        None for every other shape."""
+    async def _answer_http(self, request: Request) -> Response:
+        """GET and POST queries: every body read with the byte cap and the read timeout,
+        whatever its content type; then one operation as JSON."""
+        if request.method == "GET":
+            payload, problem_response = _payload_from_query_string(request)
+        else:
+            try:
+                body = await read_capped(
+                    request, self.settings.max_body_bytes, self.settings.body_read_timeout_seconds
+                )
+            except BodyTooLarge:
+                return self._too_large()
+            except BodyTooSlow:
+                timeout = self.settings.body_read_timeout_seconds
+                return problem(
+                    408,
+                    f"the body did not arrive within COURSEGRAPH_BODY_READ_TIMEOUT_SECONDS "
+                    f"({timeout} s)",
+                )
+            payload, problem_response = _payload_from_body(request, body)
+        if problem_response is not None:
+            return problem_response
+        return await self._execute(request, payload)
+
+    async def _execute(self, request: Request, payload: dict[str, Any]) -> Response:
+        context = await self.get_context(request, None)
+        allowed = {OperationType.QUERY}
+        if request.method == "POST":
+            allowed.add(OperationType.MUTATION)
+        data: Any = None
+        errors: list[GraphQLError] = []
+        extensions: dict[str, Any] | None = None
+        budget = self.settings.request_budget_seconds
         try:
-            payload = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return None
-        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
-            return None
-        query = payload["query"]
-        variables = payload.get("variables")
-        operation_name = payload.get("operationName")
-        if "subscription" in query or not isinstance(variables, dict | None):
-            return None
-        if not isinstance(operation_name, str | None):
-            return None
-        result = await self.schema.execute(
-            query,
-            variable_values=variables,
-            context_value=await self.get_context(request, None),
-            operation_name=operation_name,
+            async with asyncio.timeout(budget):
+                result = await self.schema.execute(
+                    payload["query"],
+                    variable_values=payload.get("variables"),
+                    context_value=context,
+                    operation_name=payload.get("operationName"),
+                    allowed_operation_types=allowed,
+                )
+            data, errors, extensions = result.data, list(result.errors or []), result.extensions
+        except TimeoutError:
+            errors = [
+                too_complex(
+                    "COURSEGRAPH_REQUEST_BUDGET_SECONDS",
+                    budget,
+                    f"the request ran past its time budget, COURSEGRAPH_REQUEST_BUDGET_SECONDS "
+                    f"({budget} s), and was stopped",
+                )
+            ]
+            report(errors, request_id(request.scope))
+        except (CannotGetOperationTypeError, InvalidOperationTypeError, MissingQueryError) as error:
+            errors = [
+                coded(GraphQLError(str(error), original_error=error), request_id(request.scope))
+            ]
+            report(errors, request_id(request.scope))
+        return graphql_response(
+            data, errors, extensions, request.headers.get("accept"), self.encode_json
         )
-        answer: dict[str, Any] = {"data": result.data}
-        if result.errors:
-            answer["errors"] = [error.formatted for error in result.errors]
-        if result.extensions:
-            answer["extensions"] = result.extensions
-        return Response(self.encode_json(answer), media_type="application/json")
 
     def _too_large(self) -> Response:
         limit = self.settings.max_body_bytes
@@ -133,7 +170,11 @@ class CoursegraphGraphQL(GraphQL):
     async def get_context(self, request: Any, response: Any) -> Context:
         # WebSocket tokens come in connection_init and are checked in on_ws_connect.
         return Context(
-            store=request.app.state.store, settings=self.settings, feed=self.feed, request=request
+            store=request.app.state.store,
+            settings=self.settings,
+            feed=self.feed,
+            request=request,
+            query_cache=self.query_cache,
         )
 
     async def on_ws_connect(self, context: Context) -> Any:
@@ -160,18 +201,65 @@ class CoursegraphGraphQL(GraphQL):
         return orjson.loads(data)
 
 
-def _replay(body: bytes) -> Receive:
-    """A receive channel that hands out a body already read."""
-    sent = False
+def _payload_from_body(request: Request, body: bytes) -> tuple[dict[str, Any], Response | None]:
+    if not is_json_media_type(request.headers.get("content-type")):
+        found = request.headers.get("content-type") or "none"
+        return {}, problem(415, f"send Content-Type: application/json (found: {found})")
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return {}, problem(400, "the body is not valid JSON")
+    return _checked_payload(payload)
 
-    async def receive() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
 
-    return receive
+def _payload_from_query_string(request: Request) -> tuple[dict[str, Any], Response | None]:
+    params = request.query_params
+    payload: dict[str, Any] = {
+        "query": params.get("query"),
+        "operationName": params.get("operationName"),
+    }
+    for name in ("variables", "extensions"):
+        if params.get(name):
+            try:
+                payload[name] = orjson.loads(params[name])
+            except orjson.JSONDecodeError:
+                return {}, problem(400, f"`{name}` is not valid JSON")
+    return _checked_payload(payload)
+
+
+def _checked_payload(payload: Any) -> tuple[dict[str, Any], Response | None]:
+    """GraphQL over HTTP's request shape: one operation, not a batch."""
+    if not isinstance(payload, dict):
+        return {}, problem(400, "send one operation as a JSON object (batches are not accepted)")
+    if not isinstance(payload.get("query"), str):
+        return {}, problem(400, "the request has no `query` string")
+    for name in ("variables", "extensions"):
+        if not isinstance(payload.get(name), dict | None):
+            return {}, problem(400, f"`{name}` must be a JSON object")
+    if not isinstance(payload.get("operationName"), str | None):
+        return {}, problem(400, "`operationName` must be a string")
+    return payload, None
+
+
+def _capped_messages(receive: Receive, send: Send, limit: int) -> Receive:
+    """WebSocket messages larger than `limit` bytes close the socket (1009)."""
+
+    async def capped() -> Message:
+        message = await receive()
+        if message["type"] == "websocket.receive":
+            size = len(message.get("text") or "") + len(message.get("bytes") or b"")
+            if size > limit:
+                await send(
+                    {
+                        "type": "websocket.close",
+                        "code": 1009,
+                        "reason": f"message larger than COURSEGRAPH_MAX_BODY_BYTES ({limit})",
+                    }
+                )
+                return {"type": "websocket.disconnect", "code": 1009}
+        return message
+
+    return capped
 
 
 def graphql_routes(settings: Settings, feed: LiveFeed) -> list[BaseRoute]:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from strawberry.types import Info
 
-from app.api.connections import Connection, build_connection, check_first, decode_cursor
+from app.api.connections import (
+    Connection,
+    asks_for,
+    build_connection,
+    check_first,
+    decode_position,
+)
 from app.api.event import Event, EventFilter, event_query
 from app.caliper.model import COURSE
 from store import read
@@ -38,12 +44,8 @@ async def events_connection(
     first = check_first(first)
     store = info.context.store
     query = event_query(filter, await course_scope(info, filter, within_course), as_of_ms)
-    after_position = None
-    if after is not None:
-        after_position = decode_cursor(after)
-        if not isinstance(after_position, int):
-            decode_cursor("!")  # raises the same error for a foreign cursor
-    total = await read.count_events(store, query)
+    after_position = decode_position(after) if after is not None else None
+    total = await read.count_events(store, query) if asks_for(info, "totalCount") else None
     rows = await read.page_events(
         store, query, after_cursor_position=after_position, limit=first + 1
     )

@@ -5,14 +5,21 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry.types import Info
 
-from app.api.connections import Connection, build_connection, check_first, decode_cursor, paginate
+from app.api.connections import (
+    Connection,
+    asks_for,
+    build_connection,
+    check_first,
+    decode_position,
+    paginate,
+)
 from app.api.course import Course
+from app.api.errors import bad_user_input
 from app.api.event import Event, EventFilter, RejectedItem, event_query
 from app.api.log import course_scope, events_connection
 from app.api.person import Person
 from app.api.scalars import DateTime
 from app.caliper.model import COURSE, PERSON
-from graphql import GraphQLError
 from store import read
 
 
@@ -47,6 +54,7 @@ class Query:
             first=first,
             after=after,
             sort_key=lambda s: [s.course_number or "", s.id],
+            key_shape=(str, str),
             node_of=lambda s: Course.from_state(s, None),
         )
 
@@ -59,7 +67,7 @@ class Query:
         as_of: DateTime | None = None,
     ) -> Course | None:
         if id is None and course_number is None:
-            raise GraphQLError("course: give `id` or `courseNumber`")
+            raise bad_user_input("course: give `id` or `courseNumber`")
         loader = info.context.courses()
         if id is not None:
             chosen = await loader.load((str(id), None))
@@ -85,7 +93,7 @@ class Query:
         self, info: Info, id: strawberry.ID | None = None, user_id: str | None = None
     ) -> Person | None:
         if id is None and user_id is None:
-            raise GraphQLError("person: give `id` or `userId`")
+            raise bad_user_input("person: give `id` or `userId`")
         loader = info.context.people()
         if id is not None:
             state = await loader.load((str(id), None))
@@ -113,8 +121,8 @@ class Query:
     ) -> Connection[RejectedItem]:
         first = check_first(first)
         store = info.context.store
-        after_row = decode_cursor(after) if after is not None else None
-        total = await read.count_rejected(store)
+        after_row = decode_position(after) if after is not None else None
+        total = await read.count_rejected(store) if asks_for(info, "totalCount") else None
         rows = await read.page_rejected(store, after_row=after_row, limit=first + 1)
         return build_connection(
             rows[:first],

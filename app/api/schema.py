@@ -1,26 +1,32 @@
-"""The Strawberry schema, with the parser and validation caches that make a small
-query cheap (without them a trivial query costs ~5× more)."""
+"""The Strawberry schema. One extension guards every operation (app/api/extensions.py):
+limits, a parse and validation cache bounded by bytes (without a cache a trivial query
+costs ~5× more), and coded errors."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import strawberry
-from strawberry.extensions import MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
+from app.api.extensions import GuardedOperation
 from app.api.query import Query, Subscription
 from app.api.scalars import SCALAR_MAP
+from graphql import GraphQLError
+
+
+class CoursegraphSchema(strawberry.Schema):
+    def process_errors(self, errors: Sequence[GraphQLError], execution_context: Any = None) -> None:
+        """Nothing here: GuardedOperation logs each request's errors once, coded."""
 
 
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    return CoursegraphSchema(
         query=Query,
         subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
-        extensions=[
-            lambda: ParserCache(maxsize=1024),
-            lambda: ValidationCache(maxsize=1024),
-            lambda: MaxTokensLimiter(max_token_count=20_000),
-        ],
+        extensions=[GuardedOperation],
     )
 
 
