@@ -31,7 +31,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.caliper.model import EntityDescription, ReadBatch, ReadEvent, RejectedItem
-from store.db import Store, lock_writes
+from store.db import Store, driver_errors_translated, lock_writes
 from store.tables import EntityDescriptionRow, EventEntityRow, EventRow, RejectedItemRow
 
 LOOKUP_CHUNK = 500
@@ -102,12 +102,13 @@ async def append_batch(
         rejected=[{"path": item.path, "reason": item.reason} for item in batch.rejected],
         entities=len(batch.descriptions),
     )
-    async with store.write_lock, store.writer.begin() as connection:
-        await lock_writes(connection, store)
-        await _append_events(connection, batch, result, received_at)
-        await _append_side_items(
-            connection, batch.descriptions, batch.rejected, received_at, source
-        )
+    with driver_errors_translated():
+        async with store.write_lock, store.writer.begin() as connection:
+            await lock_writes(connection, store)
+            await _append_events(connection, batch, result, received_at)
+            await _append_side_items(
+                connection, batch.descriptions, batch.rejected, received_at, source
+            )
     return result
 
 

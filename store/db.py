@@ -4,13 +4,20 @@ writers. The schema itself (tables, guards) comes from store/migrations."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+import sqlalchemy.exc
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from store.errors import StoreUnavailable
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -34,10 +41,85 @@ class Store:
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        """A reader connection; driver errors leave as StoreUnavailable."""
+        with driver_errors_translated():
+            async with self.reader.connect() as connection:
+                yield connection
+
     async def close(self) -> None:
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()
+
+
+# What SQLite says when the database cannot serve now (locked past the busy timeout,
+# full, read-only, the file gone); other OperationalErrors are mistakes in a statement.
+_SQLITE_UNAVAILABLE = (
+    "database is locked",
+    "database is busy",
+    "disk i/o error",
+    "database or disk is full",
+    "unable to open database",
+    "readonly database",
+    "no such table",
+)
+
+
+def unavailable_reason(error: BaseException) -> str | None:
+    """Why the database cannot answer, in words safe to show, when `error` says so."""
+    if isinstance(error, sqlalchemy.exc.DBAPIError):
+        if error.connection_invalidated:
+            return "the connection to the database was lost"
+        original = error.orig
+    else:
+        original = error
+    if isinstance(error, sqlalchemy.exc.TimeoutError):
+        return "every database connection is busy"
+    if isinstance(original, sqlite3.OperationalError) or (
+        isinstance(error, sqlalchemy.exc.OperationalError) and "sqlite" in type(original).__module__
+    ):
+        text = str(original).lower()
+        for known in _SQLITE_UNAVAILABLE:
+            if known in text:
+                return f"SQLite: {known}"
+        return None
+    if isinstance(original, asyncpg.PostgresError | asyncpg.InterfaceError):
+        if isinstance(
+            original,
+            asyncpg.PostgresConnectionError
+            | asyncpg.InvalidCatalogNameError
+            | asyncpg.CannotConnectNowError
+            | asyncpg.TooManyConnectionsError
+            | asyncpg.AdminShutdownError
+            | asyncpg.CrashShutdownError
+            | asyncpg.DiskFullError
+            | asyncpg.ReadOnlySQLTransactionError
+            | asyncpg.LockNotAvailableError
+            | asyncpg.QueryCanceledError
+            | asyncpg.InterfaceError,
+        ):
+            return f"PostgreSQL: {type(original).__name__}"
+        return None
+    if isinstance(original, OSError | ConnectionError):
+        return "the database server cannot be reached"
+    if isinstance(error, sqlalchemy.exc.InterfaceError | sqlalchemy.exc.OperationalError):
+        return "the database cannot be reached"
+    return None
+
+
+@contextlib.contextmanager
+def driver_errors_translated() -> Iterator[None]:
+    """Driver errors that mean "not now" become StoreUnavailable (no driver, SQL or
+    parameter text); others pass unchanged."""
+    try:
+        yield
+    except (sqlalchemy.exc.SQLAlchemyError, sqlite3.Error, asyncpg.PostgresError, OSError) as error:
+        reason = unavailable_reason(error)
+        if reason is None:
+            raise
+        raise StoreUnavailable(reason) from error
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -103,5 +185,5 @@ async def lock_writes(connection: AsyncConnection, store: Store) -> None:
 
 
 async def ping(store: Store) -> None:
-    async with store.reader.connect() as connection:
+    async with store.reading() as connection:
         await connection.execute(text("SELECT 1"))

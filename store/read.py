@@ -67,7 +67,7 @@ async def events_of_entities(
     unique = list(dict.fromkeys(keys))
     if not unique:
         return found
-    async with store.reader.connect() as connection:
+    async with store.reading() as connection:
         for chunk in _chunks(unique):
             query = (
                 select(ENTITIES.c.entity_key, *_EVENT_COLUMNS)
@@ -105,7 +105,7 @@ async def events_of_course_entities(
     if until_ms is not None:
         query = query.where(ENTITIES.c.event_time <= until_ms)
     found: dict[str, list[StoredEvent]] = defaultdict(list)
-    async with store.reader.connect() as connection:
+    async with store.reading() as connection:
         for row in await connection.execute(query):
             found[row[0]].append(_event(row[1:]))
     return found
@@ -141,7 +141,7 @@ async def entity_summaries(
     if not unique:
         return summaries
     newest_first = (ENTITIES.c.event_time.desc(), ENTITIES.c.position.desc())
-    async with store.reader.connect() as connection:
+    async with store.reading() as connection:
         for start in range(0, len(unique), SUMMARY_CHUNK):
             chunk = unique[start : start + SUMMARY_CHUNK]
             branches = []
@@ -205,7 +205,7 @@ async def entity_summaries(
 
 
 async def keys_with_alt_key(store: Store, kind: str, alt_key: str) -> list[str]:
-    async with store.reader.connect() as connection:
+    async with store.reading() as connection:
         # The alt-key index covers (kind, alt_key, entity_key): DISTINCT reads it in order.
         result = await connection.execute(
             select(ENTITIES.c.entity_key)
@@ -216,7 +216,7 @@ async def keys_with_alt_key(store: Store, kind: str, alt_key: str) -> list[str]:
 
 
 async def all_keys(store: Store, kind: str) -> list[str]:
-    async with store.reader.connect() as connection:
+    async with store.reading() as connection:
         result = await connection.execute(
             select(ENTITIES.c.entity_key).where(ENTITIES.c.kind == kind).distinct()
         )
@@ -266,7 +266,7 @@ def _event_conditions(query: EventQuery) -> list[Any]:
 
 
 async def count_events(store: Store, query: EventQuery) -> int:
-    async with store.reader.connect() as connection:
+    async with store.reading() as connection:
         if query.is_unfiltered():
             # Positions are gapless from 1, so the newest position is the count.
             last = (await connection.execute(select(func.max(EVENTS.c.position)))).scalar() or 0
@@ -283,7 +283,7 @@ async def page_events(
     if after_cursor_position is not None:
         conditions.append(EVENTS.c.position > after_cursor_position)
     statement = select(*_EVENT_COLUMNS).where(*conditions).order_by(EVENTS.c.position).limit(limit)
-    async with store.reader.connect() as connection:
+    async with store.reading() as connection:
         return [_event(row) for row in await connection.execute(statement)]
 
 
@@ -292,7 +292,7 @@ async def entity_stamps(store: Store, kind: str, keys: Sequence[str]) -> dict[st
     events stays true until this number changes (positions only grow)."""
     found: dict[str, int] = {}
     unique = list(dict.fromkeys(keys))
-    async with store.reader.connect() as connection:
+    async with store.reading() as connection:
         for chunk in _chunks(unique):
             if not chunk:
                 continue
@@ -316,17 +316,17 @@ async def course_entities_stamp(store: Store, course_id: str, kind: str) -> int:
     statement = select(func.max(ENTITIES.c.position)).where(
         ENTITIES.c.kind == kind, ENTITIES.c.entity_key.in_(mentioned)
     )
-    async with store.reader.connect() as connection:
+    async with store.reading() as connection:
         return int((await connection.execute(statement)).scalar() or 0)
 
 
 async def last_position(store: Store) -> int:
-    async with store.reader.connect() as connection:
+    async with store.reading() as connection:
         return int((await connection.execute(select(func.max(EVENTS.c.position)))).scalar() or 0)
 
 
 async def count_rejected(store: Store) -> int:
-    async with store.reader.connect() as connection:
+    async with store.reading() as connection:
         return int(
             (await connection.execute(select(func.count()).select_from(REJECTED))).scalar() or 0
         )
@@ -348,7 +348,7 @@ async def page_rejected(
     )
     if after_row is not None:
         statement = statement.where(REJECTED.c.row_id > after_row)
-    async with store.reader.connect() as connection:
+    async with store.reading() as connection:
         return [
             StoredRejectedItem(row[0], row[1], row[2], row[3], loads_stored(row[4]))
             for row in await connection.execute(statement)

@@ -8,13 +8,21 @@ import logging
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.api.body import BodyTooLarge, NotJson, is_json_media_type, parse_json, read_capped
+from app.api.body import (
+    BodyTooLarge,
+    BodyTooSlow,
+    NotJson,
+    is_json_media_type,
+    parse_json,
+    read_capped,
+)
 from app.api.problems import json_response, problem
 from app.caliper.model import ShapeError, UnsupportedVersion
 from app.caliper.reader import SUPPORTED_DATA_VERSIONS, check_data_version, read_body
 from app.settings import Settings
 from store.append import append_batch
 from store.db import Store
+from store.errors import StoreUnavailable
 
 log = logging.getLogger("coursegraph.caliper")
 
@@ -53,7 +61,15 @@ async def caliper_post(request: Request) -> Response:
     if not token_accepted(request, settings.ingest_tokens):
         return _unauthorized(settings)
     try:
-        body = await read_capped(request, settings.max_body_bytes)
+        body = await read_capped(
+            request, settings.max_body_bytes, settings.body_read_timeout_seconds
+        )
+    except BodyTooSlow:
+        timeout = settings.body_read_timeout_seconds
+        return problem(
+            408,
+            f"the body did not arrive within COURSEGRAPH_BODY_READ_TIMEOUT_SECONDS ({timeout} s)",
+        )
     except BodyTooLarge:
         return problem(
             413,
@@ -81,6 +97,15 @@ async def caliper_post(request: Request) -> Response:
         )
     try:
         result = await append_batch(store, batch, source="POST /caliper")
+    except StoreUnavailable as error:  # nothing of this request is stored: Learn retries
+        log.warning("append refused: %s", error.reason)
+        unavailable = problem(
+            503,
+            f"the database is unavailable ({error.reason}); nothing was stored, retry in "
+            f"{error.retry_after_seconds} s",
+        )
+        unavailable.headers["Retry-After"] = str(error.retry_after_seconds)
+        return unavailable
     except Exception:  # the transaction rolled back: nothing of this request is stored
         log.exception("append failed")
         return problem(503, "the store could not take this request; nothing was stored, retry it")

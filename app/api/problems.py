@@ -12,6 +12,7 @@ _TITLES = {
     401: "Unauthorized",
     403: "Forbidden",
     405: "Method Not Allowed",
+    408: "Request Timeout",
     413: "Content Too Large",
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
