@@ -67,45 +67,47 @@ _SQLITE_UNAVAILABLE = (
 )
 
 
+def _causes(error: BaseException) -> list[BaseException]:
+    """The error, what the DBAPI adapter wrapped, and what the driver raised under it."""
+    found: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and len(found) < 6 and current not in found:
+        found.append(current)
+        current = getattr(current, "orig", None) or current.__cause__
+    return found
+
+
+_POSTGRES_UNAVAILABLE = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InvalidCatalogNameError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.DiskFullError,
+    asyncpg.ReadOnlySQLTransactionError,
+    asyncpg.LockNotAvailableError,
+    asyncpg.QueryCanceledError,
+    asyncpg.InterfaceError,
+)
+
+
 def unavailable_reason(error: BaseException) -> str | None:
     """Why the database cannot answer, in words safe to show, when `error` says so."""
-    if isinstance(error, sqlalchemy.exc.DBAPIError):
-        if error.connection_invalidated:
-            return "the connection to the database was lost"
-        original = error.orig
-    else:
-        original = error
     if isinstance(error, sqlalchemy.exc.TimeoutError):
         return "every database connection is busy"
-    if isinstance(original, sqlite3.OperationalError) or (
-        isinstance(error, sqlalchemy.exc.OperationalError) and "sqlite" in type(original).__module__
-    ):
-        text = str(original).lower()
-        for known in _SQLITE_UNAVAILABLE:
-            if known in text:
-                return f"SQLite: {known}"
-        return None
-    if isinstance(original, asyncpg.PostgresError | asyncpg.InterfaceError):
-        if isinstance(
-            original,
-            asyncpg.PostgresConnectionError
-            | asyncpg.InvalidCatalogNameError
-            | asyncpg.CannotConnectNowError
-            | asyncpg.TooManyConnectionsError
-            | asyncpg.AdminShutdownError
-            | asyncpg.CrashShutdownError
-            | asyncpg.DiskFullError
-            | asyncpg.ReadOnlySQLTransactionError
-            | asyncpg.LockNotAvailableError
-            | asyncpg.QueryCanceledError
-            | asyncpg.InterfaceError,
-        ):
-            return f"PostgreSQL: {type(original).__name__}"
-        return None
-    if isinstance(original, OSError | ConnectionError):
-        return "the database server cannot be reached"
-    if isinstance(error, sqlalchemy.exc.InterfaceError | sqlalchemy.exc.OperationalError):
-        return "the database cannot be reached"
+    if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:
+        return "the connection to the database was lost"
+    for cause in _causes(error):
+        if isinstance(cause, _POSTGRES_UNAVAILABLE):
+            return f"PostgreSQL: {type(cause).__name__}"
+        if isinstance(cause, sqlite3.OperationalError):
+            text = str(cause).lower()
+            for known in _SQLITE_UNAVAILABLE:
+                if known in text:
+                    return f"SQLite: {known}"
+        if isinstance(cause, OSError):
+            return "the database server cannot be reached"
     return None
 
 

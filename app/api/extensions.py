@@ -11,14 +11,14 @@ from typing import Any
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
-from app.api.errors import ErrorCode, too_complex
+from app.api.errors import ErrorCode, coded_error, too_complex
 from app.api.limits import Limits, refusal
 from app.api.masking import coded, report, with_code
 from app.api.query_cache import CachedQuery
 from app.observe import note
 from app.observe import request_id as scope_request_id
 from app.settings import Settings
-from graphql import GraphQLError, GraphQLSyntaxError, parse
+from graphql import GraphQLError, GraphQLSyntaxError, OperationDefinitionNode, parse
 
 
 class GuardedOperation(SchemaExtension):
@@ -91,6 +91,18 @@ class GuardedOperation(SchemaExtension):
         context = self.execution_context
         settings = self.settings
         document = context.graphql_document
+        if document is not None and context._provided_operation_name is None:
+            operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+            if len(operations) > 1:
+                context.pre_execution_errors = [
+                    coded_error(
+                        "the document holds several operations: name the one to run "
+                        "(operationName)",
+                        ErrorCode.VALIDATION_FAILED,
+                    )
+                ]
+                yield
+                return
         if document is not None and settings is not None:
             # Before validation: its cost grows with the document too.
             refused = refusal(
