@@ -32,6 +32,8 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=args.log_level,
         access_log=False,
+        # Frames past the body cap are refused by uvicorn itself; the app checks too.
+        ws_max_size=settings.max_body_bytes,
     )
     return 0
 
