@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import field_validator
+from pydantic import ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +43,24 @@ class Settings(BaseSettings):
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     # Where `make demo` installs GraphiQL's JavaScript and CSS for offline use.
     graphiql_assets_dir: Path = REPO_ROOT / "node_modules"
+
+    @field_validator(
+        "max_body_bytes",
+        "body_read_timeout_seconds",
+        "max_query_chars",
+        "max_query_tokens",
+        "max_query_depth",
+        "max_query_aliases",
+        "max_query_cost",
+        "max_as_of_values",
+        "request_budget_seconds",
+        "query_cache_bytes",
+    )
+    @classmethod
+    def _positive(cls, value: float, info: ValidationInfo) -> float:
+        if value <= 0:
+            raise ValueError(f"COURSEGRAPH_{str(info.field_name).upper()} must be above 0")
+        return value
 
     @field_validator("ingest_tokens", "api_tokens", "cors_origins", mode="before")
     @classmethod
