@@ -1,5 +1,6 @@
-"""/graphql over HTTP and WebSocket: tokens, the body cap, orjson, GraphiQL, and the
-live feed that wakes subscriptions when events are appended."""
+"""/graphql over HTTP and WebSocket: tokens, the body cap and read timeout, the request's
+time budget, the response's status and media type, orjson, GraphiQL, and the live feed
+that wakes subscriptions when events are appended."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from app.api.problems import problem
 from app.api.query_cache import QueryCache
 from app.api.schema import SCHEMA
 from app.caliper.canonical import dumps
-from app.observe import request_id
+from app.observe import note, request_id
 from app.settings import Settings
 from graphql import GraphQLError
 from store import read
@@ -141,15 +142,21 @@ class CoursegraphGraphQL(GraphQL):
                     f"({budget} s), and was stopped",
                 )
             ]
-            report(errors, request_id(request.scope))
+            self._refused(request, errors)
         except (CannotGetOperationTypeError, InvalidOperationTypeError, MissingQueryError) as error:
             errors = [
                 coded(GraphQLError(str(error), original_error=error), request_id(request.scope))
             ]
-            report(errors, request_id(request.scope))
+            self._refused(request, errors)
         return graphql_response(
             data, errors, extensions, request.headers.get("accept"), self.encode_json
         )
+
+    def _refused(self, request: Request, errors: list[GraphQLError]) -> None:
+        """Errors raised around execution (not inside it): logged and noted the same way."""
+        report(errors, request_id(request.scope))
+        codes = sorted({str((error.extensions or {}).get("code")) for error in errors})
+        note(request.scope, error_codes=codes)
 
     def _too_large(self) -> Response:
         limit = self.settings.max_body_bytes
