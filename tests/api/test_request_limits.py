@@ -261,3 +261,35 @@ def test_time_budget_stops_a_slow_request(semester_url: str) -> None:
 def test_limits_must_be_above_zero(name: str) -> None:
     with pytest.raises(ValueError, match=f"COURSEGRAPH_{name.upper()} must be above 0"):
         Settings(_env_file=None, **{name: 0})  # type: ignore[call-arg]
+
+
+def test_time_budget_returns_connections_on_both_backends(database_url: str) -> None:
+    """Thousands of small statements in flight when the budget ends: each is cancelled and
+    every connection goes back to the pool."""
+    settings = make_settings(
+        database_url,
+        max_query_aliases=10**6,
+        max_query_tokens=10**6,
+        max_query_chars=10**7,
+        max_query_cost=10**9,
+        request_budget_seconds=0.3,
+    )
+    many = (
+        "{ "
+        + " ".join(
+            f'a{i}: events(filter: {{actorId: "x{i}"}}, first: 1) {{ totalCount }}'
+            for i in range(3000)
+        )
+        + " }"
+    )
+    with LiveServer(settings) as server:
+        store = server.server.config.app.state.store
+        answer = httpx.post(f"{server.url}/graphql", json={"query": many}, timeout=60)
+        (error,) = answer.json()["errors"]
+        assert error["extensions"]["limit"] == "COURSEGRAPH_REQUEST_BUDGET_SECONDS"
+        deadline = time.monotonic() + 5
+        while store.reader.pool.checkedout() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert store.reader.pool.checkedout() == 0
+        after = httpx.post(f"{server.url}/graphql", json={"query": "{ events { totalCount } }"})
+        assert after.json() == {"data": {"events": {"totalCount": 0}}}
