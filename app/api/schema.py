@@ -40,7 +40,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=20_000),
     ]
     if not introspection:
-        extensions.append(AddValidationRules([NoIntrospection]))
+        extensions.append(lambda: AddValidationRules([NoIntrospection]))
     return strawberry.Schema(
         query=Query,
         subscription=Subscription,
