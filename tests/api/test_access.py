@@ -167,7 +167,12 @@ def test_an_empty_token_is_an_error_at_start(
             Settings(_env_file=None)  # type: ignore[call-arg]
         monkeypatch.delenv(variable)
     with pytest.raises(ValidationError, match="COURSEGRAPH_API_TOKENS"):
-        create_app(make_settings(sqlite_url, api_tokens=("good", "  ")))
+        make_settings(sqlite_url, api_tokens=("good", "  "))
+    # The app reads the environment itself and refuses to be built.
+    monkeypatch.setenv("COURSEGRAPH_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("COURSEGRAPH_API_TOKENS", value)
+    with pytest.raises(ValidationError, match="COURSEGRAPH_API_TOKENS"):
+        create_app()
 
 
 def test_an_empty_variable_means_unset(monkeypatch: pytest.MonkeyPatch) -> None:
