@@ -134,6 +134,28 @@ def test_a_socket_that_never_sends_connection_init_is_closed(sqlite_url: str) ->
     assert waited < 3
 
 
+def test_many_silent_sockets_are_all_closed_within_the_timeout(sqlite_url: str) -> None:
+    """The attack of holding sockets open without ever saying hello: each ends on time."""
+    settings = make_settings(sqlite_url, connection_init_wait_timeout=1.0)
+    sockets = 200
+
+    async def hold(uri: str) -> tuple[int, float]:
+        started = time.monotonic()
+        async with websockets.connect(uri, subprotocols=["graphql-transport-ws"]) as ws:
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), timeout=30)
+        assert closed.value.rcvd is not None
+        return closed.value.rcvd.code, time.monotonic() - started
+
+    async def hold_all(uri: str) -> list[tuple[int, float]]:
+        return await asyncio.gather(*(hold(uri) for _ in range(sockets)))
+
+    with LiveServer(settings) as server:
+        results = asyncio.run(hold_all(ws_url(server)))
+    assert {code for code, _ in results} == {4408}
+    assert max(waited for _, waited in results) < 6
+
+
 def test_the_default_init_timeout_is_short() -> None:
     assert Settings(_env_file=None).connection_init_wait_timeout <= 10  # type: ignore[call-arg]
 
