@@ -4,10 +4,42 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from app.settings import Settings
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding `host` keeps the server on this machine."""
+    if host.strip().lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost, or "" (every address)
+
+
+def _anonymous_refusal(args: argparse.Namespace, settings: Settings) -> str | None:
+    """Why `serve` must not start as asked, or None. Logs the warning when told to."""
+    if settings.api_tokens or is_loopback(args.host):
+        return None
+    if args.allow_anonymous or settings.allow_anonymous:
+        print(
+            f"coursegraph: WARNING: serving on {args.host} without COURSEGRAPH_API_TOKENS: "
+            "anyone who can reach this address may query every course and grade. Only Host "
+            "names in COURSEGRAPH_ALLOWED_HOSTS (default: loopback names) reach /graphql.",
+            file=sys.stderr,
+        )
+        return None
+    return (
+        f"coursegraph: refusing to serve /graphql on {args.host} (not a loopback address) "
+        "without API tokens: set COURSEGRAPH_API_TOKENS, or pass --allow-anonymous "
+        "(COURSEGRAPH_ALLOW_ANONYMOUS=true) to serve it open to anyone who can reach it"
+    )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -16,6 +48,10 @@ def _serve(args: argparse.Namespace) -> int:
     from app.startup import check_schema_or_explain
 
     settings = Settings()
+    refusal = _anonymous_refusal(args, settings)
+    if refusal:
+        print(refusal, file=sys.stderr)
+        return 2
     problem = asyncio.run(check_schema_or_explain(settings.database_url))
     if problem:
         print(problem, file=sys.stderr)
@@ -95,6 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--allow-anonymous",
+        action="store_true",
+        help="serve /graphql without API tokens on a non-loopback address (open to anyone)",
+    )
     serve.set_defaults(run=_serve)
 
     ingest = commands.add_parser("ingest", help="append Caliper files, folders or stdin (-)")
@@ -136,6 +177,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SchemaNotReady as error:
         print(f"coursegraph: {error}", file=sys.stderr)
         return 1
+    except ValidationError as error:
+        for line in settings_problems(error):
+            print(f"coursegraph: invalid setting: {line}", file=sys.stderr)
+        return 2
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """One line per bad setting, naming its variable: no pydantic report."""
+    lines = []
+    for problem in error.errors():
+        variable = "COURSEGRAPH_" + "_".join(str(part) for part in problem["loc"]).upper()
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        lines.append(message if variable in message else f"{variable}: {message}")
+    return lines
 
 
 if __name__ == "__main__":

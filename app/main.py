@@ -9,27 +9,18 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
 from app.api.caliper_endpoint import caliper_get, caliper_post
-from app.api.problems import json_response, problem
+from app.api.health import healthz
+from app.api.hosts import HostAllowList
 from app.runtime import tune_garbage_collector
 from app.settings import Settings
 from store.append import AppendResult
-from store.db import create_store, ping
+from store.db import create_store
 from store.schema import prepare_schema
 
 log = logging.getLogger("coursegraph")
-
-
-async def healthz(request: Request) -> Response:
-    try:
-        await ping(request.app.state.store)
-    except Exception as error:  # the database does not answer yet
-        return problem(503, f"database unavailable: {type(error).__name__}")
-    return json_response({"status": "ok"})
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -53,7 +44,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def notify_appended(result: AppendResult) -> None:
         feed.notify(result)
 
-    middleware = []
+    # Outermost: a foreign Host is refused before anything else reads the request.
+    middleware = [Middleware(HostAllowList, allowed=settings.effective_allowed_hosts)]
     if settings.cors_origins:
         middleware.append(
             Middleware(

@@ -10,10 +10,33 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# Served to any Host when no allow-list is set and no API token protects the API.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
 
 def _split_commas(value: object) -> object:
     if isinstance(value, str):
         return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+def _tokens(value: object, variable: str) -> object:
+    """A token list that is set must hold real tokens: `","` or `" "` would otherwise read
+    as "no tokens", which for the API means open to everyone."""
+    if isinstance(value, str):
+        if not value:
+            return ()  # `VAR=` is how many deployments leave a variable unset
+        parts = [part.strip() for part in value.split(",")]
+        if not all(parts):
+            raise ValueError(
+                f"{variable} holds an empty token (check for stray commas or spaces); "
+                "give comma-separated tokens, or unset it"
+            )
+        return tuple(parts)
+    if isinstance(value, list | tuple):
+        if not all(isinstance(part, str) and part.strip() for part in value):
+            raise ValueError(f"{variable} holds an empty token")
+        return tuple(part.strip() for part in value)
     return value
 
 
@@ -25,7 +48,13 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./coursegraph.db"
     ingest_tokens: Annotated[tuple[str, ...], NoDecode] = ()
     api_tokens: Annotated[tuple[str, ...], NoDecode] = ()
+    # `serve` on a non-loopback address without API tokens starts only with this.
+    allow_anonymous: bool = False
+    # Host names (optionally with :port) that may reach /graphql, GraphiQL, /metrics and
+    # /dashboard; unset: loopback names only without API tokens, any host with them.
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] | None = None
     graphiql: bool = True
+    introspection: bool = True
     max_body_bytes: int = 10_485_760
     # Slow bodies: a request body not received within this many seconds is refused.
     body_read_timeout_seconds: float = 15.0
@@ -41,6 +70,12 @@ class Settings(BaseSettings):
     # Parsed and validated query texts kept, bounded by the bytes of their text.
     query_cache_bytes: int = 4_194_304
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    # A WebSocket that sends no connection_init within this many seconds is closed (4408).
+    connection_init_wait_timeout: float = 10.0
+    # /healthz: how long the database may take to answer, and the free space the SQLite
+    # database's file system must keep (a full disk fails every append).
+    health_timeout: float = 5.0
+    health_min_free_bytes: int = 8_388_608
     # Where `make demo` installs GraphiQL's JavaScript and CSS for offline use.
     graphiql_assets_dir: Path = REPO_ROOT / "node_modules"
 
@@ -55,6 +90,8 @@ class Settings(BaseSettings):
         "max_as_of_values",
         "request_budget_seconds",
         "query_cache_bytes",
+        "connection_init_wait_timeout",
+        "health_timeout",
     )
     @classmethod
     def _positive(cls, value: float, info: ValidationInfo) -> float:
@@ -62,7 +99,34 @@ class Settings(BaseSettings):
             raise ValueError(f"COURSEGRAPH_{str(info.field_name).upper()} must be above 0")
         return value
 
-    @field_validator("ingest_tokens", "api_tokens", "cors_origins", mode="before")
+    @field_validator("cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split_commas(value)
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        value = _split_commas(value)
+        if isinstance(value, tuple):
+            return tuple(host.lower() for host in value)
+        return value
+
+    @field_validator("ingest_tokens", mode="before")
+    @classmethod
+    def _ingest_tokens(cls, value: object) -> object:
+        return _tokens(value, "COURSEGRAPH_INGEST_TOKENS")
+
+    @field_validator("api_tokens", mode="before")
+    @classmethod
+    def _api_tokens(cls, value: object) -> object:
+        return _tokens(value, "COURSEGRAPH_API_TOKENS")
+
+    @property
+    def effective_allowed_hosts(self) -> tuple[str, ...] | None:
+        """The Host names the API answers; None: any."""
+        if self.allowed_hosts is not None:
+            return self.allowed_hosts
+        return None if self.api_tokens else LOOPBACK_HOSTS

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import os
+import shutil
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +21,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from store.errors import StoreUnavailable
+
+log = logging.getLogger("coursegraph.store")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -154,12 +159,27 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def create_private_file(path: Path) -> None:
+    """Create a new SQLite database file readable by its owner only (0600): it holds
+    students' grades. SQLite gives its -wal and -shm files the database file's mode. An
+    existing file keeps its mode and owner."""
+    if str(path) == ":memory:" or str(path).startswith("file:"):
+        return
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    os.close(descriptor)
+
+
 def create_store(url: str) -> Store:
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
         path = sqlite_path(url)
-        if path is not None and path.parent and not path.parent.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+        if path is not None:
+            create_private_file(path)
         # The writer takes the write lock at BEGIN, so a transaction never fails
         # half-way with "database is locked"; readers use plain deferred BEGIN.
         return Store(
@@ -186,6 +206,36 @@ async def lock_writes(connection: AsyncConnection, store: Store) -> None:
         await connection.execute(text(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"))
 
 
-async def ping(store: Store) -> None:
-    async with store.reading() as connection:
-        await connection.execute(text("SELECT 1"))
+async def check_read_write(store: Store, *, min_free_bytes: int) -> None:
+    """Prove the database answers a read and commits a write; StoreUnavailable (with a
+    reason fit for a client, never driver text) otherwise.
+
+    The write rewrites the schema's revision row with its own value: a real committed
+    change on both backends, so a read-only database (file, file system, or PostgreSQL's
+    default_transaction_read_only) fails it, with no table of its own. A full disk may
+    still take a write into WAL pages SQLite reuses, so for SQLite the free space of the
+    database's file system is checked too."""
+    path = sqlite_path(store.url)
+    if path is not None:
+        try:
+            free = shutil.disk_usage(path.resolve().parent).free
+        except OSError as error:
+            log.warning("health: cannot stat the database's folder: %s", error)
+            raise StoreUnavailable("the database's folder cannot be read") from None
+        if free < min_free_bytes:
+            raise StoreUnavailable(
+                f"the database's disk is full ({free} bytes free, fewer than "
+                f"COURSEGRAPH_HEALTH_MIN_FREE_BYTES={min_free_bytes})"
+            )
+    try:
+        async with store.reading() as connection:
+            await connection.execute(text("SELECT count(*) FROM alembic_version"))
+    except Exception as error:  # translated here: nothing above the store sees driver text
+        log.warning("health: the database cannot be read: %s", error)
+        raise StoreUnavailable("the database cannot be read") from None
+    try:
+        async with store.writer.begin() as connection:
+            await connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
+    except Exception as error:
+        log.warning("health: the database cannot be written: %s", error)
+        raise StoreUnavailable("the database cannot be written (read-only or full?)") from None

@@ -135,8 +135,16 @@ async def store(database_url: str) -> AsyncIterator[Store]:
         await opened.close()
 
 
+# In-process clients (httpx's ASGITransport, Starlette's TestClient) send this Host.
+TEST_HOSTS = ("localhost", "127.0.0.1", "[::1]", "testserver")
+
+
 def make_settings(database_url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {"database_url": database_url, "ingest_tokens": (INGEST_TOKEN,)}
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "ingest_tokens": (INGEST_TOKEN,),
+        "allowed_hosts": TEST_HOSTS,
+    }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 

@@ -219,6 +219,15 @@ def test_cdn_integrity_matches_the_installed_files() -> None:
 # --- headless Chromium -------------------------------------------------------------------
 
 
+# Every page records what its Content-Security-Policy blocked.
+RECORD_CSP_VIOLATIONS = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`);
+});
+"""
+
+
 class DevToolsError(RuntimeError):
     pass
 
@@ -404,6 +413,7 @@ def browser(tmp_path: Path) -> Iterator[DevTools]:
             devtools = DevTools(connection)
             for domain in ("Page", "Runtime", "Network", "Log"):
                 devtools.call(f"{domain}.enable")
+            devtools.call("Page.addScriptToEvaluateOnNewDocument", source=RECORD_CSP_VIOLATIONS)
             yield devtools
     finally:
         _stop(process)
@@ -535,6 +545,19 @@ def test_graphiql_runs_the_default_query_offline(
 
         _assert_offline(browser, server)
         assert not browser.page_errors()
+        assert browser.evaluate("window.cspViolations") == []
+
+        # The policy is in force: an inline script without the page's nonce does not run.
+        ran = browser.evaluate(
+            """(() => {
+                const script = document.createElement('script');
+                script.textContent = 'window.injected = true';
+                document.body.appendChild(script);
+                return window.injected === true;
+            })()"""
+        )
+        assert ran is False
+        assert browser.wait_for("window.cspViolations.length", "the violation report") == 1
 
 
 @pytest.mark.browser
@@ -575,6 +598,7 @@ def test_graphiql_sends_the_header_editor_token(
         assert "errors" not in result, result
         assert result["data"]["courses"]["nodes"], result
         _assert_offline(browser, server)
+        assert browser.evaluate("window.cspViolations") == []
 
 
 @pytest.mark.browser

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.api.auth import ingest_token_accepted
 from app.api.body import (
     BodyTooLarge,
     BodyTooSlow,
@@ -27,24 +27,6 @@ from store.errors import StoreUnavailable
 log = logging.getLogger("coursegraph.caliper")
 
 
-def token_of(request: Request) -> str | None:
-    """`Authorization: Bearer <token>`, or the bare token as some sensors send it."""
-    header = request.headers.get("authorization", "").strip()
-    if not header:
-        return None
-    scheme, _, rest = header.partition(" ")
-    if scheme.lower() == "bearer" and rest.strip():
-        return rest.strip()
-    return header
-
-
-def token_accepted(request: Request, accepted: tuple[str, ...]) -> bool:
-    token = token_of(request)
-    if token is None:
-        return False
-    return any(hmac.compare_digest(token.encode(), known.encode()) for known in accepted)
-
-
 def _unauthorized(settings: Settings) -> Response:
     if not settings.ingest_tokens:
         return problem(
@@ -58,7 +40,7 @@ def _unauthorized(settings: Settings) -> Response:
 async def caliper_post(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     store: Store = request.app.state.store
-    if not token_accepted(request, settings.ingest_tokens):
+    if not ingest_token_accepted(request, settings):
         return _unauthorized(settings)
     try:
         body = await read_capped(
@@ -115,7 +97,7 @@ async def caliper_post(request: Request) -> Response:
 
 async def caliper_get(request: Request) -> Response:
     settings: Settings = request.app.state.settings
-    if not token_accepted(request, settings.ingest_tokens):
+    if not ingest_token_accepted(request, settings):
         return _unauthorized(settings)
     return json_response(
         {

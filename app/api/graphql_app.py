@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -16,17 +17,18 @@ from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.graphql import OperationType
 
+from app.api.auth import api_token_refusal, websocket_token_accepted
 from app.api.body import BodyTooLarge, BodyTooSlow, is_json_media_type, read_capped
-from app.api.caliper_endpoint import token_accepted
 from app.api.context import Context
 from app.api.errors import too_complex
 from app.api.graphql_http import graphql_response
 from app.api.masking import coded, report
 from app.api.problems import problem
 from app.api.query_cache import QueryCache
-from app.api.schema import SCHEMA
+from app.api.schema import schema_for
 from app.caliper.canonical import dumps
 from app.observe import note, request_id
 from app.settings import Settings
@@ -67,15 +69,24 @@ class LiveFeed:
 class CoursegraphGraphQL(GraphQL):
     def __init__(self, settings: Settings, feed: LiveFeed) -> None:
         super().__init__(
-            SCHEMA,
+            schema_for(introspection=settings.introspection),
             graphql_ide="graphiql" if settings.graphiql else None,
             allowed_origins=settings.cors_origins,
+            # The legacy graphql-ws protocol has no init timeout: only the current one.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=settings.connection_init_wait_timeout),
         )
         self.settings = settings
         self.feed = feed
         self.query_cache = QueryCache(settings.query_cache_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and GRAPHQL_TRANSPORT_WS_PROTOCOL not in scope.get(
+            "subprotocols", ()
+        ):
+            # Refuse the handshake (403) rather than accept a socket only to close it.
+            await send({"type": "websocket.close", "code": 4406, "reason": ""})
+            return
         if scope["type"] == "websocket":
             receive = _capped_messages(receive, send, self.settings.max_body_bytes)
         if scope["type"] == "http":
@@ -165,10 +176,9 @@ class CoursegraphGraphQL(GraphQL):
     def _refuse(self, request: Request) -> Response | None:
         if self.settings.graphiql and self.should_render_graphql_ide(request):
             return None  # the page loads without a token; its header editor sends one
-        if self.settings.api_tokens and not token_accepted(request, self.settings.api_tokens):
-            return problem(
-                401, "GraphQL needs `Authorization: Bearer <token>` (COURSEGRAPH_API_TOKENS)"
-            )
+        refusal = api_token_refusal(request, self.settings, graphql=True)
+        if refusal is not None:
+            return refusal
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.settings.max_body_bytes:
             return self._too_large()
@@ -185,12 +195,7 @@ class CoursegraphGraphQL(GraphQL):
         )
 
     async def on_ws_connect(self, context: Context) -> Any:
-        if not self.settings.api_tokens:
-            return None
-        params = context.connection_params or {}
-        token = str(params.get("Authorization") or params.get("authorization") or "")
-        token = token.split(" ", 1)[-1] if token.lower().startswith("bearer ") else token
-        if token not in self.settings.api_tokens:
+        if not websocket_token_accepted(context.connection_params, context.request, self.settings):
             from strawberry.exceptions import ConnectionRejectionError
 
             raise ConnectionRejectionError({"reason": "unknown token"})

@@ -1,6 +1,5 @@
-"""The Strawberry schema. One extension guards every operation (app/api/extensions.py):
-limits, a parse and validation cache bounded by bytes (without a cache a trivial query
-costs ~5× more), and coded errors."""
+"""The Strawberry schema: one extension guards every operation (limits, the byte-bounded
+parse and validation cache, coded errors), and introspection can be refused."""
 
 from __future__ import annotations
 
@@ -8,8 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import strawberry
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import AddValidationRules, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
+from app.api.errors import ErrorCode
 from app.api.extensions import GuardedOperation
 from app.api.query import Query, Subscription
 from app.api.scalars import SCALAR_MAP
@@ -21,16 +23,37 @@ class CoursegraphSchema(strawberry.Schema):
         """Nothing here: GuardedOperation logs each request's errors once, coded."""
 
 
-def build_schema() -> strawberry.Schema:
+class NoIntrospection(NoSchemaIntrospectionCustomRule):
+    """graphql-core's rule, its error carrying the contract's validation code."""
+
+    def report_error(self, error: GraphQLError) -> None:
+        super().report_error(
+            GraphQLError(
+                f"{error.message} (COURSEGRAPH_INTROSPECTION is off)",
+                error.nodes,
+                extensions={"code": str(ErrorCode.VALIDATION_FAILED)},
+            )
+        )
+
+
+def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    extensions: list[type[SchemaExtension] | Any] = [GuardedOperation]
+    if not introspection:
+        extensions.append(lambda: AddValidationRules([NoIntrospection]))
     return CoursegraphSchema(
         query=Query,
         subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
-        extensions=[GuardedOperation],
+        extensions=extensions,
     )
 
 
 SCHEMA = build_schema()
+
+
+def schema_for(*, introspection: bool) -> strawberry.Schema:
+    """The served schema: the shared one, or one that refuses introspection."""
+    return SCHEMA if introspection else build_schema(introspection=False)
 
 
 def schema_sdl() -> str:

@@ -28,7 +28,9 @@ async def test_api_tokens_guard_graphql_but_not_the_page(sqlite_url: str) -> Non
     async with app.router.lifespan_context(app), client:
         refused = await client.post("/graphql", json={"query": "{ __typename }"})
         assert refused.status_code == 401
-        assert "COURSEGRAPH_API_TOKENS" in refused.json()["detail"]
+        [error] = refused.json()["errors"]
+        assert error["extensions"]["code"] == "UNAUTHENTICATED"
+        assert "COURSEGRAPH_API_TOKENS" in error["message"]
         allowed = await client.post(
             "/graphql",
             json={"query": "{ __typename }"},
