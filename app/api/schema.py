@@ -9,6 +9,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from app.api.query import Query, Subscription
 from app.api.scalars import SCALAR_MAP
+from app.api.unreadable import UnreadableEntities
 
 
 def build_schema() -> strawberry.Schema:
@@ -20,6 +21,7 @@ def build_schema() -> strawberry.Schema:
             lambda: ParserCache(maxsize=1024),
             lambda: ValidationCache(maxsize=1024),
             lambda: MaxTokensLimiter(max_token_count=20_000),
+            UnreadableEntities,
         ],
     )
 
