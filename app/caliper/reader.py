@@ -125,11 +125,13 @@ def _read_item(item: Any, path: str, batch: ReadBatch, sensor: str | None = None
 
 
 def read_item(
-    item: Any, path: str, *, sensor: str | None = None
+    item: Any, path: str, *, sensor: str | None = None, checked: bool = True
 ) -> ReadEvent | EntityDescription | RejectedItem:
+    """One item. `checked=False` skips the value checks (app.caliper.checks), for verify
+    to rebuild the columns of an event stored before ingest made them."""
     if not isinstance(item, dict):
         return reject(item, path, f"expected an event object, found {_kind(item)}")
-    problem = value_problem(item)
+    problem = value_problem(item) if checked else None
     if problem:
         return reject(item, path, problem)
     full_type = item.get("type", item.get("@type"))
@@ -137,7 +139,7 @@ def read_item(
     event_time = item.get("eventTime")
     if action is None and event_time is None and isinstance(full_type, str) and ref_id(item):
         entity_id = ref_id(item) or ""
-        problem = ids_problem([("the entity's `id`", entity_id)])
+        problem = ids_problem([("the entity's `id`", entity_id)]) if checked else None
         if problem:
             return reject(item, path, problem)
         return EntityDescription(
@@ -152,7 +154,7 @@ def read_item(
     if problem:
         return reject(item, path, problem)
     event = _read_event(item, path, short_name(full_type), short_action(action), sensor)
-    problem = _indexed_problem(event)
+    problem = _indexed_problem(event) if checked else None
     if problem:
         return reject(item, path, problem)
     return event
