@@ -148,8 +148,9 @@ async def run_verify(settings: Settings) -> int:
         await store.close()
     if notes:
         print(
-            f"verify: {len(notes)} stored events hold values ingest now rejects; queries "
-            "serve each entity they touch as unreadable (null and one error):",
+            f"verify: {len(notes)} stored events hold values ingest now rejects (stored "
+            "before it checked them); an entity none of whose fields can be read from them "
+            "is served as unreadable (null and one error):",
             file=sys.stderr,
         )
         for note in notes[:SHOWN_NOTES]:
