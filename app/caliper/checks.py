@@ -63,9 +63,10 @@ FIELD_READERS: dict[str, Callable[[Any], Any]] = {
         as_time_ms,
     ),
 }
-_CHANGE_KEYS = ("oldValue", "newValue")
+_CHANGE_KEYS = frozenset(("oldValue", "newValue"))
 # A member list may come as a string holding JSON (app.caliper.reader.parse_member_list).
 _JSON_TEXT_KEYS = ("bb:group.users",)
+_READ_FIELDS = frozenset((*FIELD_READERS, *_JSON_TEXT_KEYS))
 _SHOWN_KEY = 60  # characters of a key shown in a path
 
 
@@ -100,58 +101,119 @@ def ids_problem(named: Iterable[tuple[str, Any]]) -> str | None:
     return None
 
 
-def value_problem(value: Any, where: str = "") -> str | None:
+def value_problem(value: Any, where: str = "", *, text_clean: bool = False) -> str | None:
     """The first value in `value` (an item, or a part of one at `where`) that no stored
-    event may hold, as a reason naming its path; None when there is none."""
-    pending: list[tuple[Any, str, int, str | None]] = [(value, where, 1, None)]
+    event may hold, as a reason naming its path; None when there is none.
+    `text_clean`: the caller knows that no string or key in it holds a NUL or a lone
+    surrogate (its stored text has neither escape), which spares looking at each."""
+    found = _first_problem(value, text_clean)
+    if found is None:
+        return None
+    trail, template, detail = found
+    return template.format(path=_path(where, trail)) + detail
+
+
+# A problem: where (a linked trail of keys and indexes), a template for its path, detail.
+Trail = tuple[Any, ...]
+Problem = tuple[Trail, str, str]
+
+
+def _first_problem(value: Any, text_clean: bool) -> Problem | None:
+    """Runs on every item, so the loop is written for speed: a scalar is looked at only
+    when it may be a problem, and a path is built only for the problem found."""
+    if not isinstance(value, (dict, list)):
+        return _scalar_problem(value, None, ())
+    pending: list[tuple[Any, int, str | None, Trail]] = [(value, 1, None, ())]
+    read_fields = _READ_FIELDS
+    change_keys = _CHANGE_KEYS
     while pending:
-        node, path, depth, field = pending.pop()
-        if isinstance(node, (dict, list)):
-            if depth > MAX_NESTING:
-                return f"`{path or '$'}` is nested more than {MAX_NESTING} levels deep"
-            if isinstance(node, list):
-                pending.extend(
-                    (child, f"{path}[{index}]", depth + 1, None) for index, child in enumerate(node)
-                )
-                continue
+        node, depth, field, trail = pending.pop()
+        if depth > MAX_NESTING:
+            return trail, "`{path}`", f" is nested more than {MAX_NESTING} levels deep"
+        if isinstance(node, dict):
             for key, child in node.items():
-                problem = text_problem(key)
-                if problem:
-                    return f"a key of `{path or '$'}` {problem}"
-                shown = key if len(key) <= _SHOWN_KEY else key[:_SHOWN_KEY] + "…"
-                child_field = field if key in _CHANGE_KEYS else key
-                pending.append(
-                    (child, f"{path}.{shown}" if path else shown, depth + 1, child_field)
-                )
-            continue
-        if isinstance(node, OutOfRangeNumber):
-            return (
-                f"`{path}` is a number of {len(node.text):,} characters, beyond any range "
-                "a stored event may hold"
-            )
-        if isinstance(node, str):
-            problem = text_problem(node)
-            if problem:
-                return f"`{path}` {problem}"
-            if field in _JSON_TEXT_KEYS:
-                problem = _json_text_problem(node, path)
-                if problem:
-                    return problem
-        read = FIELD_READERS.get(field) if field is not None else None
-        if read is not None:
-            try:
-                read(node)
-            except UnusableValue as error:
-                return f"`{path}`: {error}"
+                if not text_clean:
+                    problem = text_problem(key)
+                    if problem:
+                        return trail, "a key of `{path}`", f" {problem}"
+                kind = type(child)
+                if kind is dict or kind is list:
+                    child_field = field if key in change_keys else key
+                    pending.append((child, depth + 1, child_field, (trail, key)))
+                    continue
+                if key in read_fields:
+                    key_field: str | None = key
+                elif key in change_keys:
+                    key_field = field
+                elif (kind is str and text_clean) or kind in _PLAIN_SCALARS:
+                    continue
+                else:
+                    key_field = None
+                found = _scalar_problem(child, key_field, (trail, key))
+                if found:
+                    return found
+        else:
+            for index, child in enumerate(node):
+                kind = type(child)
+                if kind is dict or kind is list:
+                    pending.append((child, depth + 1, None, (trail, index)))
+                elif not ((kind is str and text_clean) or kind in _PLAIN_SCALARS):
+                    found = _scalar_problem(child, None, (trail, index))
+                    if found:
+                        return found
     return None
 
 
-def _json_text_problem(text: str, path: str) -> str | None:
+_PLAIN_SCALARS = frozenset((int, float, bool, type(None)))
+
+
+def _scalar_problem(node: Any, field: str | None, trail: Trail) -> Problem | None:
+    if isinstance(node, str):
+        problem = text_problem(node)
+        if problem:
+            return trail, "`{path}`", f" {problem}"
+        if field in _JSON_TEXT_KEYS:
+            problem = _json_text_problem(node)
+            if problem:
+                return trail, "`{path}`", problem
+    elif isinstance(node, OutOfRangeNumber):
+        return (
+            trail,
+            "`{path}`",
+            f" is a number of {len(node.text):,} characters, beyond any range "
+            "a stored event may hold",
+        )
+    read = FIELD_READERS.get(field) if field is not None else None
+    if read is not None:
+        try:
+            read(node)
+        except UnusableValue as error:
+            return trail, "`{path}`", f": {error}"
+    return None
+
+
+def _path(where: str, trail: Trail) -> str:
+    steps: list[Any] = []
+    while trail:
+        trail, step = trail
+        steps.append(step)
+    path = where
+    for step in reversed(steps):
+        if isinstance(step, int):
+            path += f"[{step}]"
+        else:
+            shown = step if len(step) <= _SHOWN_KEY else step[:_SHOWN_KEY] + "…"
+            path = f"{path}.{shown}" if path else shown
+    return path or "$"
+
+
+def _json_text_problem(text: str) -> str | None:
     """A string the fold parses as JSON: what it holds is checked like the item."""
     try:
         inner = json.loads(text)
     except RecursionError:
-        return f"`{path}` holds JSON nested more than {MAX_NESTING} levels deep"
+        return f" holds JSON nested more than {MAX_NESTING} levels deep"
     except ValueError:
         return None  # not JSON: the fold reads nothing from it
-    return value_problem(inner, f"{path} (the JSON it holds)")
+    found = value_problem(inner, "$")
+    return f" holds JSON whose {found}" if found else None
