@@ -27,7 +27,16 @@ from app.caliper.reader import (
     read_body,
     read_item,
 )
-from app.caliper.values import format_time_ms, parse_time_ms, short_action, short_name
+from app.caliper.values import (
+    UnusableValue,
+    as_float,
+    as_int,
+    as_time_ms,
+    format_time_ms,
+    parse_time_ms,
+    short_action,
+    short_name,
+)
 
 SITE = "https://learn.example.edu/v1/sites/s1"
 COURSE_IRI = f"{SITE}/courses/c1"
@@ -614,3 +623,49 @@ def test_unknown_data_versions_are_refused(body: Any, path: str) -> None:
     with pytest.raises(UnsupportedVersion) as caught:
         check_data_version(body)
     assert caught.value.path == path
+
+
+@pytest.mark.parametrize(
+    ("ms", "shown"),
+    [
+        (253402300799999, "9999-12-31T23:59:59.999Z"),
+        (parse_time_ms("9999-12-31T23:59:59.999-01:00"), "+010000-01-01T00:59:59.999Z"),
+        (parse_time_ms("0001-01-01T00:00:00+01:00"), "+000000-12-31T23:00:00.000Z"),
+        (-62135596800000, "0001-01-01T00:00:00.000Z"),
+        (-(10**18), "-31686769-06-29T22:13:20.000Z"),
+    ],
+)
+def test_any_stored_instant_is_served(ms: int, shown: str) -> None:
+    """Outside years 1-9999 (only an event stored before ingest checked times holds
+    one), in ECMAScript's expanded form, which JavaScript's Date reads."""
+    assert format_time_ms(ms) == shown
+
+
+@pytest.mark.parametrize(
+    ("read", "value", "reason"),
+    [
+        (as_float, 10**400, "the number of 401 digits is beyond ±1e15"),
+        (as_float, "1e400", "the number '1e400' is beyond ±1e15"),
+        (as_float, "nan", "the number 'nan' is beyond ±1e15"),
+        (as_float, 1.5e15, "the number 1500000000000000.0 is beyond ±1e15"),
+        (as_int, 1e300, "the integer of 301 digits is beyond GraphQL Int's range"),
+        (as_int, 2**31, "the integer 2147483648 is beyond GraphQL Int's range"),
+        (as_time_ms, "9999-12-31T23:59:59.999-01:00", "lies outside years 1-9999 in UTC"),
+        (as_time_ms, 10**20, "lies outside years 1-9999 in UTC"),
+    ],
+)
+def test_a_value_a_fold_cannot_serve_is_unusable(read: Any, value: Any, reason: str) -> None:
+    with pytest.raises(UnusableValue) as caught:
+        read(value)
+    assert reason in str(caught.value)
+
+
+def test_values_within_range_read_as_before() -> None:
+    assert (as_float(1e15), as_float("12.5"), as_float("x"), as_float(True)) == (
+        1e15,
+        12.5,
+        None,
+        None,
+    )
+    assert (as_int(2**31 - 1), as_int(3.0), as_int("7"), as_int(3.5)) == (2**31 - 1, 3, 7, None)
+    assert as_time_ms("2021-01-05T14:50:29.906Z") == TIME_MS

@@ -96,7 +96,11 @@ def format_time_ms(ms: int) -> str:
     so that one stored value can never fail a page that serves it."""
     if MIN_TIME_MS <= ms <= MAX_TIME_MS:
         moment = EPOCH + timedelta(milliseconds=ms)
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+        # Not strftime: its %Y writes year 1 as "1" on glibc.
+        return (
+            f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:"
+            f"{moment.minute:02d}:{moment.second:02d}.{ms % 1000:03d}Z"
+        )
     days, in_day = divmod(ms, 86_400_000)
     year, month, day = _civil_from_days(days)
     seconds, millis = divmod(in_day, 1000)
