@@ -236,6 +236,8 @@ def error_entities(answer: dict[str, Any]) -> list[str]:
     assert all(e.get("extensions", {}).get("code") == "INTERNAL_SERVER_ERROR" for e in errors), (
         errors
     )
+    # The request id ties the answer to the one log line with the traceback.
+    assert all(len(e["extensions"]["requestId"]) == 16 for e in errors), errors
     return sorted(e["extensions"]["entity"] for e in errors)
 
 
