@@ -669,3 +669,31 @@ def test_values_within_range_read_as_before() -> None:
     )
     assert (as_int(2**31 - 1), as_int(3.0), as_int("7"), as_int(3.5)) == (2**31 - 1, 3, 7, None)
     assert as_time_ms("2021-01-05T14:50:29.906Z") == TIME_MS
+
+
+def test_an_entity_description_is_checked_too() -> None:
+    person = {"id": "https://x/users/u\x001", "type": "Person"}
+    long = {"id": "https://x/users/" + "u" * 3000, "type": "Person"}
+    batch = read_body({"data": [person, long, event_11()]})
+    assert len(batch.events) == 1 and batch.descriptions == []
+    assert [r.reason for r in batch.rejected] == [
+        "`id` holds a NUL character (\\u0000), which PostgreSQL text cannot store",
+        "the entity's `id` is 3,016 bytes long; ids are indexed and must stay within 2,048 "
+        "bytes (a PostgreSQL index entry holds about 2,700)",
+    ]
+
+
+def test_an_envelope_sensor_no_column_holds_rejects_its_items_only() -> None:
+    """Every event of that envelope would carry it; the next envelope's are stored."""
+    bad = {"sensor": "s\x00", "data": [event_11(), event_11(action="Modified")]}
+    good = {"sensor": "s", "data": [event_11()]}
+    batch = read_body([bad, good])
+    assert [event.path for event in batch.events] == ["$[1].data[0]"]
+    assert [(r.path, r.reason) for r in batch.rejected] == [
+        (
+            f"$[0].data[{i}]",
+            "the envelope's `sensor` holds a NUL character (\\u0000), which "
+            "PostgreSQL text cannot store",
+        )
+        for i in range(2)
+    ]
