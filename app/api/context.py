@@ -167,7 +167,7 @@ class Context:
     request: Any = None
     connection_params: dict[str, Any] | None = None
     loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
-    # Entities this request met but could not read, each reported once (UnreadableErrors).
+    # Entities this request met but could not read, each reported once (app.api.unreadable).
     unreadable: dict[tuple[str, str], None] = field(default_factory=dict)
 
     def note_unreadable(self, entity: Unreadable) -> None:
