@@ -359,7 +359,6 @@ async def test_400_names_the_json_path(
         (b'{\n  "data": [],\n  "sensor": "s",\n}', "not valid JSON: Expecting property name"),
         (b"", "not valid JSON: Expecting value at line 1 column 1"),
         (b'{"data": [], "x": NaN}', "not valid JSON: NaN is not a JSON value"),
-        (b'{"data": [{"note": "\\ud800"}]}', "not valid JSON: a string holds a lone UTF-16"),
         (b'{"data": [], "x": "\xff"}', "not valid JSON: not UTF-8 text at line 1 column 20"),
         (b'{"data": [' + b"[" * 990 + b"]" * 990 + b"]}", "not valid JSON: nested more than"),
     ],

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.caliper.canonical import JsonProblem, content_hash, dumps, loads
+from app.caliper.canonical import JsonProblem, content_hash, dumps, loads, loads_stored
 from app.caliper.model import (
     CALCULATED_GRADE,
     COURSE,
@@ -27,7 +27,16 @@ from app.caliper.reader import (
     read_body,
     read_item,
 )
-from app.caliper.values import format_time_ms, parse_time_ms, short_action, short_name
+from app.caliper.values import (
+    UnusableValue,
+    as_float,
+    as_int,
+    as_time_ms,
+    format_time_ms,
+    parse_time_ms,
+    short_action,
+    short_name,
+)
 
 SITE = "https://learn.example.edu/v1/sites/s1"
 COURSE_IRI = f"{SITE}/courses/c1"
@@ -440,9 +449,6 @@ def test_the_stored_form_keeps_key_order_and_number_types() -> None:
         '{"a": NaN}',
         '{"a": Infinity}',
         '{"a": -Infinity}',
-        '{"a": 1e400}',
-        '{"a": "\\ud800"}',
-        '{"a": "x\\udc00y"}',
         "{'a': 1}",
         '{"a": 1,}',
         "",
@@ -462,13 +468,36 @@ def test_what_no_stored_form_keeps_is_not_json(text: str) -> None:
 def test_254_levels_are_kept() -> None:
     value = loads("[" * 254 + "]" * 254)
     assert json.loads(dumps(value)) == value
-    # An event 254 levels deep is stored and hashed, and so is its rejected twin.
+    # An event 254 levels deep is parsed, and rejected (nested past 64) verbatim.
     deep = loads("[" * 252 + "20.0, 1" + "]" * 252)
-    event = read_event(event_11(extensions=deep))
-    assert json.loads(event.raw_json)["extensions"] == deep
-    rejected = read_item(event_11(extensions=deep, action=None), "$")
+    rejected = read_item(event_11(extensions=deep), "$")
     assert isinstance(rejected, RejectedItem)
+    assert rejected.reason == "`extensions" + "[0]" * 63 + "` is nested more than 64 levels deep"
     assert json.loads(rejected.raw_json)["extensions"] == deep
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('{"a": 1e400}', "`a` is a number of 5 characters, beyond any range"),
+        ('{"a": -1' + "0" * 5000 + "}", "`a` is a number of 5,002 characters, beyond any range"),
+        ('{"a": "\\ud800"}', "`a` holds a lone UTF-16 surrogate"),
+        ('{"a": ["x\\udc00y"]}', "`a[0]` holds a lone UTF-16 surrogate"),
+        ('{"\\ud800": 1}', "a key of `$` holds a lone UTF-16 surrogate"),
+    ],
+)
+def test_what_no_stored_event_keeps_rejects_its_item_verbatim(text: str, reason: str) -> None:
+    """Parsed, so that the other items of the request are stored; its item is rejected
+    and kept as it was sent."""
+    good = event_11()
+    body = loads('{"data": [' + text + ", " + dumps(good).decode() + "]}")
+    batch = read_body(body)
+    assert [event.raw for event in batch.events] == [good]
+    [rejected] = batch.rejected
+    assert rejected.path == "$.data[0]"
+    assert rejected.reason.startswith(reason)
+    assert rejected.raw_json.decode() == text.replace(": ", ":")
+    assert loads_stored(rejected.raw_json.decode()) == rejected.raw
 
 
 def test_a_surrogate_pair_is_a_character() -> None:
@@ -594,3 +623,77 @@ def test_unknown_data_versions_are_refused(body: Any, path: str) -> None:
     with pytest.raises(UnsupportedVersion) as caught:
         check_data_version(body)
     assert caught.value.path == path
+
+
+@pytest.mark.parametrize(
+    ("ms", "shown"),
+    [
+        (253402300799999, "9999-12-31T23:59:59.999Z"),
+        (parse_time_ms("9999-12-31T23:59:59.999-01:00"), "+010000-01-01T00:59:59.999Z"),
+        (parse_time_ms("0001-01-01T00:00:00+01:00"), "+000000-12-31T23:00:00.000Z"),
+        (-62135596800000, "0001-01-01T00:00:00.000Z"),
+        (-(10**18), "-31686769-06-29T22:13:20.000Z"),
+    ],
+)
+def test_any_stored_instant_is_served(ms: int, shown: str) -> None:
+    """Outside years 1-9999 (only an event stored before ingest checked times holds
+    one), in ECMAScript's expanded form, which JavaScript's Date reads."""
+    assert format_time_ms(ms) == shown
+
+
+@pytest.mark.parametrize(
+    ("read", "value", "reason"),
+    [
+        (as_float, 10**400, "the number of 401 digits is beyond ±1e15"),
+        (as_float, "1e400", "the number '1e400' is beyond ±1e15"),
+        (as_float, "nan", "the number 'nan' is beyond ±1e15"),
+        (as_float, 1.5e15, "the number 1500000000000000.0 is beyond ±1e15"),
+        (as_int, 1e300, "the integer of 301 digits is beyond GraphQL Int's range"),
+        (as_int, 2**31, "the integer 2147483648 is beyond GraphQL Int's range"),
+        (as_time_ms, "9999-12-31T23:59:59.999-01:00", "lies outside years 1-9999 in UTC"),
+        (as_time_ms, 10**20, "lies outside years 1-9999 in UTC"),
+    ],
+)
+def test_a_value_a_fold_cannot_serve_is_unusable(read: Any, value: Any, reason: str) -> None:
+    with pytest.raises(UnusableValue) as caught:
+        read(value)
+    assert reason in str(caught.value)
+
+
+def test_values_within_range_read_as_before() -> None:
+    assert (as_float(1e15), as_float("12.5"), as_float("x"), as_float(True)) == (
+        1e15,
+        12.5,
+        None,
+        None,
+    )
+    assert (as_int(2**31 - 1), as_int(3.0), as_int("7"), as_int(3.5)) == (2**31 - 1, 3, 7, None)
+    assert as_time_ms("2021-01-05T14:50:29.906Z") == TIME_MS
+
+
+def test_an_entity_description_is_checked_too() -> None:
+    person = {"id": "https://x/users/u\x001", "type": "Person"}
+    long = {"id": "https://x/users/" + "u" * 3000, "type": "Person"}
+    batch = read_body({"data": [person, long, event_11()]})
+    assert len(batch.events) == 1 and batch.descriptions == []
+    assert [r.reason for r in batch.rejected] == [
+        "`id` holds a NUL character (\\u0000), which PostgreSQL text cannot store",
+        "the entity's `id` is 3,016 bytes long; ids are indexed and must stay within 2,048 "
+        "bytes (a PostgreSQL index entry holds about 2,700)",
+    ]
+
+
+def test_an_envelope_sensor_no_column_holds_rejects_its_items_only() -> None:
+    """Every event of that envelope would carry it; the next envelope's are stored."""
+    bad = {"sensor": "s\x00", "data": [event_11(), event_11(action="Modified")]}
+    good = {"sensor": "s", "data": [event_11()]}
+    batch = read_body([bad, good])
+    assert [event.path for event in batch.events] == ["$[1].data[0]"]
+    assert [(r.path, r.reason) for r in batch.rejected] == [
+        (
+            f"$[0].data[{i}]",
+            "the envelope's `sensor` holds a NUL character (\\u0000), which "
+            "PostgreSQL text cannot store",
+        )
+        for i in range(2)
+    ]

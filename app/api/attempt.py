@@ -125,6 +125,7 @@ class Attempt:
                 max_attempts=None,
                 date_to_submit_ms=None,
                 content_learn_id=None,
+                course_id=self.state.course_id,
             )
         return GradableItem.from_state(state, self.state.course_id, self.as_of)
 

@@ -3,6 +3,7 @@ a course query costs the same number of statements whatever the number of entiti
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -10,6 +11,7 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
+from app.api.errors import unreadable_entity
 from app.api.query_cache import QueryCache
 from app.caliper.model import (
     ATTEMPT,
@@ -20,6 +22,7 @@ from app.caliper.model import (
     GROUP,
     PERSON,
 )
+from app.observe import request_id
 from app.projections.attempts import (
     AttemptState,
     GradableItemState,
@@ -32,9 +35,12 @@ from app.projections.courses import CourseState, fold_course
 from app.projections.groups import GroupState, fold_group
 from app.projections.people import PersonState, fold_person
 from app.settings import Settings
+from graphql import GraphQLError
 from store import read
 from store.db import Store
 from store.read import EntitySummary
+
+log = logging.getLogger("coursegraph.api")
 
 State = TypeVar("State")
 # How many of a course's or person's newest events to read for the fields nearly every
@@ -60,6 +66,31 @@ def created_at_ms(state: Any) -> int:
 def _by_created(states: list[Any]) -> list[Any]:
     states.sort(key=lambda state: (created_at_ms(state), state.id))
     return states
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """An entity whose stored events cannot be folded (stored before ingest checked every
+    value a fold reads). Cached like a state, so its fold fails and is logged once; each
+    request that meets it serves it as absent and reports one error naming it."""
+
+    kind: str
+    key: str
+
+
+def contained(
+    kind: str, fold: Callable[[str, Any], State | None]
+) -> Callable[[str, Any], State | Unreadable | None]:
+    """`fold`, with a failure kept to the one entity it folds."""
+
+    def fold_one(key: str, events: Any) -> State | Unreadable | None:
+        try:
+            return fold(key, events)
+        except Exception:
+            log.exception("%s %s cannot be folded from its stored events", kind, key)
+            return Unreadable(kind, key)
+
+    return fold_one
 
 
 def course_state(summary: EntitySummary) -> CourseState | None:
@@ -138,11 +169,28 @@ class Context:
     connection_params: dict[str, Any] | None = None
     query_cache: QueryCache | None = None
     loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
+    # Entities this request met but could not read, each reported once (app.api.unreadable).
+    unreadable: dict[tuple[str, str], None] = field(default_factory=dict)
+
+    def note_unreadable(self, entity: Unreadable) -> None:
+        self.unreadable[(entity.kind, entity.key)] = None
+
+    def _readable(self, state: Any) -> Any:
+        """A single entity's state; one that cannot be read is served as absent."""
+        if isinstance(state, Unreadable):
+            self.note_unreadable(state)
+            return None
+        return state
+
+    def unreadable_errors(self) -> list[GraphQLError]:
+        scope = getattr(self.request, "scope", None)
+        found = request_id(scope) if scope is not None else None
+        return [unreadable_entity(kind, key, found) for kind, key in self.unreadable]
 
     def for_operation(self) -> Context:
         """The same context with loaders of its own: a WebSocket's operations share one
         context, and cached answers must not outlive the operation that loaded them."""
-        return replace(self, loaders={})
+        return replace(self, loaders={}, unreadable={})
 
     def _loader(self, name: str, load: Callable[[list[Any]], Any]) -> DataLoader[Any, Any]:
         loader = self.loaders.get(name)
@@ -155,6 +203,8 @@ class Context:
     def _course_entities(
         self, kind: str, fold: Callable[[str, Sequence[Any]], State | None]
     ) -> DataLoader[Key, list[State]]:
+        fold_one = contained(kind, fold)
+
         async def load(keys: list[Key]) -> list[list[State]]:
             answers = []
             for course_id, as_of in keys:
@@ -165,12 +215,25 @@ class Context:
                     events = await read.events_of_course_entities(
                         self.store, course_id, kind, as_of
                     )
-                    states = [fold(entity, history) for entity, history in events.items()]
-                    cached = _by_created(
-                        [s for s in states if s is not None and s.course_id == course_id]
+                    states = [fold_one(entity, history) for entity, history in events.items()]
+                    # A list leaves out an entity it cannot read, and says so in an error.
+                    cached = (
+                        _by_created(
+                            [
+                                s
+                                for s in states
+                                if s is not None
+                                and not isinstance(s, Unreadable)
+                                and s.course_id == course_id
+                            ]
+                        ),
+                        [s for s in states if isinstance(s, Unreadable)],
                     )
                     FOLD_CACHE.put(cache_key, stamp, cached)
-                answers.append(cached)
+                readable, unreadable = cached
+                for entity in unreadable:
+                    self.note_unreadable(entity)
+                answers.append(readable)
             return answers
 
         return self._loader(f"course:{kind}", load)
@@ -216,16 +279,18 @@ class Context:
                     if state is not None:
                         cache_key = (self.store.url, name, key, as_of)
                         STATE_CACHE.put(cache_key, stamps.get(key, 0), state)
-            return [found[key] for key in keys]
+            return [self._readable(found[key]) for key in keys]
 
         return self._loader(name, load)
 
     def _entities(
         self, kind: str, fold: Callable[[str, Sequence[Any]], State | None]
     ) -> DataLoader[Key, State | None]:
-        async def compute(keys: list[str], as_of: int | None) -> dict[str, State | None]:
+        fold_one = contained(kind, fold)
+
+        async def compute(keys: list[str], as_of: int | None) -> dict[str, Any]:
             events = await read.events_of_entities(self.store, kind, keys, as_of)
-            return {key: fold(key, history) for key, history in events.items()}
+            return {key: fold_one(key, history) for key, history in events.items()}
 
         return self._stamped(f"entity:{kind}", kind, compute)
 
@@ -241,11 +306,13 @@ class Context:
     def _summaries(
         self, kind: str, build: Callable[[EntitySummary], State | None]
     ) -> DataLoader[Key, State | None]:
-        async def compute(keys: list[str], as_of: int | None) -> dict[str, State | None]:
+        build_one = contained(kind, lambda _key, summary: build(summary))
+
+        async def compute(keys: list[str], as_of: int | None) -> dict[str, Any]:
             summaries = await read.entity_summaries(
                 self.store, kind, keys, as_of, latest=LATEST_EVENTS[kind]
             )
-            return {key: build(summary) for key, summary in summaries.items()}
+            return {key: build_one(key, summary) for key, summary in summaries.items()}
 
         return self._stamped(f"summary:{kind}", kind, compute)
 

@@ -15,6 +15,7 @@ from app.api.errors import ErrorCode
 from app.api.extensions import GuardedOperation
 from app.api.query import Query, Subscription
 from app.api.scalars import SCALAR_MAP
+from app.api.unreadable import UnreadableEntities
 from graphql import GraphQLError
 
 
@@ -37,7 +38,7 @@ class NoIntrospection(NoSchemaIntrospectionCustomRule):
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
-    extensions: list[type[SchemaExtension] | Any] = [GuardedOperation]
+    extensions: list[type[SchemaExtension] | Any] = [GuardedOperation, UnreadableEntities]
     if not introspection:
         extensions.append(lambda: AddValidationRules([NoIntrospection]))
     return CoursegraphSchema(

@@ -21,7 +21,6 @@ _NEEDS_NUMBER_WALK = re.compile(rb"[:,\[]-?\d+(?:\.0|(?:\.\d+)?e[+-]?\d+)[,\]}]"
 # faster than a regular expression, and this runs on every line that is ingested.
 _DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= code <= 0x39 else 0x20 for code in range(256))
 _LONG_DIGIT_RUN = b"0" * 19
-_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 # orjson writes nothing nested deeper, and the stored form is written by orjson.
 MAX_DEPTH = 254
 
@@ -42,34 +41,69 @@ class JsonProblem(ValueError):
             self.colno = pos - text.rfind("\n", 0, pos)
 
 
+class OutOfRangeNumber:
+    """A JSON number no Python value holds: an integer beyond the 4,300 digits int()
+    reads, or a decimal beyond the range of a double. Kept as its text, so that the item
+    holding it is rejected (the reader refuses it) and stored verbatim, instead of the
+    whole request failing."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"<number of {len(self.text)} characters>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, OutOfRangeNumber) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
 def _refuse_constant(name: str) -> Any:
     raise JsonProblem(f"{name} is not a JSON value")
 
 
-def _finite_float(text: str) -> float:
+def _finite_float(text: str) -> float | OutOfRangeNumber:
     value = float(text)
     if value in (float("inf"), float("-inf")):
-        raise JsonProblem(f"the number {text[:40]} is beyond the range of a double")
+        return OutOfRangeNumber(text)
     return value
 
 
-_EXACT = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
+def _exact_int(text: str) -> int | OutOfRangeNumber:
+    try:
+        return int(text)
+    except ValueError:  # beyond sys.get_int_max_str_digits()
+        return OutOfRangeNumber(text)
+
+
+_EXACT = json.JSONDecoder(
+    parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_exact_int
+)
 
 
 def loads_stored(text: str) -> Any:
     """A stored event back to its value. What we stored was checked on the way in, so
-    only exactness matters here: integers beyond 64 bits go to the standard parser."""
+    only exactness matters here: integers beyond 64 bits go to the standard parser, and
+    so do rejected items, which may hold lone surrogates (escaped) or OutOfRangeNumbers."""
     raw = text.encode()
-    if _LONG_DIGIT_RUN in raw.translate(_DIGITS_AS_ZERO):
-        return _EXACT.decode(text)
-    return orjson.loads(raw)
+    if _LONG_DIGIT_RUN not in raw.translate(_DIGITS_AS_ZERO):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return _EXACT.decode(text)
 
 
 def loads(data: bytes | str) -> Any:
     """JSON text → the value it holds, exactly: orjson when that keeps every value, else
     the standard parser (integers beyond 64 bits; Python's messages and positions).
-    Raises JsonProblem for what is not JSON, and for NaN, Infinity, numbers beyond the
-    range of a double and lone UTF-16 surrogates, which no stored form could keep."""
+    Raises JsonProblem for what is not JSON (NaN and Infinity included). Values no
+    stored event may hold (lone UTF-16 surrogates, OutOfRangeNumber) are returned: the
+    reader rejects the items holding them, and the other items are stored."""
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     if _LONG_DIGIT_RUN not in raw.translate(_DIGITS_AS_ZERO):
         try:
@@ -93,7 +127,6 @@ def loads(data: bytes | str) -> Any:
         raise JsonProblem(error.msg, text, error.pos) from None
     except RecursionError:
         raise JsonProblem(f"nested more than {MAX_DEPTH} levels deep") from None
-    _refuse_lone_surrogates(text, value)
     _refuse_too_deep(value, text.count("[") + text.count("{"))
     return value
 
@@ -105,18 +138,8 @@ def raw_decode(text: str, pos: int) -> tuple[Any, int]:
         value, end = _EXACT.raw_decode(text, pos)
     except RecursionError:
         raise JsonProblem(f"nested more than {MAX_DEPTH} levels deep", text, pos) from None
-    _refuse_lone_surrogates(text, value, pos, end)
     _refuse_too_deep(value, text.count("[", pos, end) + text.count("{", pos, end))
     return value, end
-
-
-def _refuse_lone_surrogates(text: str, value: Any, start: int = 0, end: int | None = None) -> None:
-    if not _ESCAPED_SURROGATE.search(text, start, len(text) if end is None else end):
-        return
-    try:
-        json.dumps(value, ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        raise JsonProblem("a string holds a lone UTF-16 surrogate (\\uD800-\\uDFFF)") from None
 
 
 def _refuse_too_deep(value: Any, brackets: int) -> None:
@@ -157,7 +180,27 @@ def _sorted_text(value: Any) -> bytes:
     try:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except TypeError:  # integers beyond 64 bits
+        pass
+    try:
         return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    except (TypeError, ValueError):  # a rejected item's OutOfRangeNumber or lone surrogate
+        return _escaped_text(value, sort_keys=True).encode()
+
+
+def _escaped_text(value: Any, *, sort_keys: bool = False) -> str:
+    """JSON text of anything loads returns, ASCII only: lone surrogates are written as
+    their \\u escapes and an OutOfRangeNumber as its own text, both as they were sent."""
+    if isinstance(value, dict):
+        pairs = sorted(value.items()) if sort_keys else value.items()
+        inner = ",".join(
+            f"{json.dumps(key)}:{_escaped_text(item, sort_keys=sort_keys)}" for key, item in pairs
+        )
+        return "{" + inner + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_escaped_text(item, sort_keys=sort_keys) for item in value) + "]"
+    if isinstance(value, OutOfRangeNumber):
+        return value.text
+    return json.dumps(value)
 
 
 def content_hash(value: Any) -> str:
@@ -172,4 +215,8 @@ def dumps(value: Any) -> bytes:
     try:
         return orjson.dumps(value)
     except TypeError:  # integers beyond 64 bits: orjson refuses, json keeps them
+        pass
+    try:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    except (TypeError, ValueError):  # a rejected item's OutOfRangeNumber or lone surrogate
+        return _escaped_text(value).encode()

@@ -4,9 +4,11 @@ store indexes. Every rule here answers a case in design/caliper.md."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from app.caliper.canonical import content_hash, dumps
+from app.caliper.checks import ids_problem, text_problem, value_problem
 from app.caliper.model import (
     ATTEMPT,
     CALCULATED_GRADE,
@@ -101,8 +103,13 @@ def _read_envelope(envelope: dict[str, Any], path: str, batch: ReadBatch) -> Non
     sensor = envelope.get("sensor")
     if not isinstance(sensor, str):
         sensor = None
+    problem = text_problem(sensor) if sensor else None
     for index, item in enumerate(data):
-        _read_item(item, f"{path}.data[{index}]", batch, sensor)
+        item_path = f"{path}.data[{index}]"
+        if problem:  # every event would carry it
+            batch.rejected.append(reject(item, item_path, f"the envelope's `sensor` {problem}"))
+        else:
+            _read_item(item, item_path, batch, sensor)
 
 
 def _read_item(item: Any, path: str, batch: ReadBatch, sensor: str | None = None) -> None:
@@ -119,26 +126,65 @@ def _read_item(item: Any, path: str, batch: ReadBatch, sensor: str | None = None
 
 
 def read_item(
-    item: Any, path: str, *, sensor: str | None = None
+    item: Any, path: str, *, sensor: str | None = None, checked: bool = True
 ) -> ReadEvent | EntityDescription | RejectedItem:
+    """One item. `checked=False` skips the value checks (app.caliper.checks), for verify
+    to rebuild the columns of an event stored before ingest made them."""
     if not isinstance(item, dict):
         return reject(item, path, f"expected an event object, found {_kind(item)}")
+    raw_json = dumps(item)
+    problem = value_problem(item, text_clean=_text_clean(raw_json)) if checked else None
+    if problem:
+        return reject(item, path, problem)
     full_type = item.get("type", item.get("@type"))
     action = item.get("action")
     event_time = item.get("eventTime")
     if action is None and event_time is None and isinstance(full_type, str) and ref_id(item):
+        entity_id = ref_id(item) or ""
+        problem = ids_problem([("the entity's `id`", entity_id)]) if checked else None
+        if problem:
+            return reject(item, path, problem)
         return EntityDescription(
             raw=item,
-            raw_json=dumps(item),
+            raw_json=raw_json,
             content_hash=content_hash(item),
-            entity_id=ref_id(item) or "",
+            entity_id=entity_id,
             entity_type=short_name(full_type),
             path=path,
         )
     problem = _missing(item, full_type, action, event_time)
     if problem:
         return reject(item, path, problem)
-    return _read_event(item, path, short_name(full_type), short_action(action), sensor)
+    event = _read_event(item, raw_json, path, short_name(full_type), short_action(action), sensor)
+    problem = _indexed_problem(event) if checked else None
+    if problem:
+        return reject(item, path, problem)
+    return event
+
+
+def _indexed_problem(event: ReadEvent) -> str | None:
+    """Every text of the event the store indexes, within the bound."""
+    named = [
+        ("`id`", event.event_id),
+        ("the type", event.type),
+        ("the action", event.action),
+        ("the actor's id", event.actor_id),
+        ("the object's id", event.object_id),
+        ("the course's id", event.course_id),
+    ]
+    for ref in event.entities:
+        named.append((f"the {ref.kind.replace('_', ' ')} key", ref.key))
+        named.append((f"the {ref.kind.replace('_', ' ')}'s second key", ref.alt_key))
+    return ids_problem(named)
+
+
+# How the stored form writes NUL and a lone surrogate (orjson refuses lone surrogates;
+# see canonical.dumps). Either escape absent, no string or key of the item holds one.
+_ESCAPED_NUL_OR_SURROGATE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def _text_clean(raw_json: bytes) -> bool:
+    return _ESCAPED_NUL_OR_SURROGATE.search(raw_json) is None
 
 
 def reject(raw: Any, path: str, reason: str) -> RejectedItem:
@@ -169,14 +215,19 @@ def _missing(item: dict[str, Any], full_type: Any, action: Any, event_time: Any)
 
 
 def _read_event(
-    item: dict[str, Any], path: str, event_type: str, action: str, sensor: str | None
+    item: dict[str, Any],
+    raw_json: bytes,
+    path: str,
+    event_type: str,
+    action: str,
+    sensor: str | None,
 ) -> ReadEvent:
     course = find_course(item)
     course_id = ref_id(course.node) if course else None
     event_id = item.get("id", item.get("@id"))
     return ReadEvent(
         raw=item,
-        raw_json=dumps(item),
+        raw_json=raw_json,
         content_hash=content_hash(item),
         event_id=event_id if isinstance(event_id, str) and event_id else None,
         type=event_type,
@@ -288,7 +339,7 @@ def _entities(item: dict[str, Any], event_type: str, course: CourseFound | None)
     refs: list[EntityRef] = []
     course_id = ref_id(course.node) if course else None
     if course and course_id:
-        refs.append(EntityRef(COURSE, course_id, course.course_number))
+        refs.append(EntityRef(COURSE, course_id, _index_text(course.course_number)))
     obj = item.get("object")
     object_id = ref_id(obj)
     if event_type == "CourseGroupEvent" and object_id:
@@ -306,8 +357,18 @@ def _entities(item: dict[str, Any], event_type: str, course: CourseFound | None)
             EntityRef(CALCULATED_GRADE, calculated_grade_key(course_id, obj.get("itemId"), user_id))
         )
     for iri, (user_id, _external) in people_of(item).items():
-        refs.append(EntityRef(PERSON, iri, user_id))
+        refs.append(EntityRef(PERSON, iri, _index_text(user_id)))
     return refs
+
+
+def _index_text(value: Any) -> str | None:
+    """A second lookup key as the index holds it: text, a number as its text (as SQLite
+    always stored it), nothing for other values (no text column binds them)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
 
 
 def parse_member_list(value: Any) -> list[str] | None:
@@ -316,7 +377,7 @@ def parse_member_list(value: Any) -> list[str] | None:
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
     if not isinstance(value, list):
         return None

@@ -1,13 +1,15 @@
 """JSON values → the Python types the projections serve.
 
 Each returns None for a value it cannot read, so one odd value never breaks a
-fold. `bool` is refused where a number is expected: in Python it is an int."""
+fold. `bool` is refused where a number is expected: in Python it is an int. Numbers
+and instants are read by app.caliper.values, whose ranges ingest checks too: a value
+that reads but lies outside them raises UnusableValue."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from app.caliper.values import parse_time_ms
+from app.caliper.values import as_float, as_int, as_time_ms
 
 
 def as_text(value: Any) -> str | None:
@@ -18,36 +20,4 @@ def as_bool(value: Any) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-def as_float(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
-
-
-def as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value) if value.is_integer() else None
-    if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            return None
-    return None
-
-
-def as_time_ms(value: Any) -> int | None:
-    """An ISO-8601 text, or a number already in epoch milliseconds."""
-    if isinstance(value, str):
-        return parse_time_ms(value)
-    return as_int(value)
+__all__ = ["as_bool", "as_float", "as_int", "as_text", "as_time_ms"]

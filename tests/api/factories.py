@@ -108,3 +108,51 @@ def envelope(events: list[dict[str, Any]]) -> dict[str, Any]:
         "dataVersion": "http://purl.imsglobal.org/ctx/caliper/v1p1",
         "data": events,
     }
+
+
+def calculated_grade_event(
+    course: str, number: str, item: str, student: str, score: float, version: int, time: str
+) -> dict[str, Any]:
+    return {
+        "@context": "http://purl.imsglobal.org/ctx/caliper/v1p1",
+        "id": f"urn:uuid:{next(_ids):032d}",
+        "type": "http://caliper.blackboard.com/caliper/v1/CalculatedGradeSnapshotEvent",
+        "actor": {"id": f"{SITE}/applications/learn", "type": "SoftwareApplication"},
+        "action": "Graded",
+        "object": {
+            "id": f"{SITE}/gradableItems/{item}/calculatedGrade/{version}",
+            "type": "http://caliper.blackboard.com/caliper/v1/CalculatedGrade",
+            "itemId": item,
+            "score": score,
+            "scorePossible": 100.0,
+            "isCourseGrade": False,
+            "synVersion": version,
+            "user": person(student),
+            "course": course_node(course, number),
+        },
+        "eventTime": time,
+        "membership": membership(course, number, student),
+    }
+
+
+def content_event(
+    course: str, number: str, content: str, name: str, due: str, time: str
+) -> dict[str, Any]:
+    return {
+        "@context": "http://purl.imsglobal.org/ctx/caliper/v1p1",
+        "id": f"urn:uuid:{next(_ids):032d}",
+        "type": "ContentEvent",
+        "actor": person("instructor"),
+        "action": "Created",
+        "object": {
+            "id": f"{SITE}/courses/{course}/content/{content}",
+            "type": "DigitalResource",
+            "name": name,
+            "dueDate": due,
+            "scorePossible": 10.0,
+            "extensions": {"bb:content.id": content},
+        },
+        "group": course_node(course, number),
+        "eventTime": time,
+        "membership": membership(course, number, "instructor"),
+    }
