@@ -1,10 +1,9 @@
-"""/graphql over HTTP and WebSocket: tokens, the body cap, orjson, GraphiQL, and the
-live feed that wakes subscriptions when events are appended."""
+"""/graphql over HTTP and WebSocket: tokens, the body cap, orjson (text frames on the
+socket), GraphiQL; subscriptions follow the worker's live feed (app.api.live)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -12,49 +11,36 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Message, Receive, Scope, Send
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.http.exceptions import WebSocketDisconnected
 
 from app.api.body import BodyTooLarge, is_json_media_type, read_capped
 from app.api.caliper_endpoint import token_accepted
 from app.api.context import Context
+from app.api.live import LiveFeed
 from app.api.problems import problem
 from app.api.schema import SCHEMA
 from app.caliper.canonical import dumps
 from app.settings import Settings
-from store import read
-from store.append import AppendResult
-from store.db import Store
-
-# Other workers append too: a subscription also looks at the log this often.
-POLL_SECONDS = 1.0
 
 
-class LiveFeed:
-    """Wakes waiting subscriptions when this process appends; polls for the others."""
+class TextFrameWebSocketAdapter(ASGIWebSocketAdapter):
+    """graphql-transport-ws speaks JSON in text frames: our encode_json gives orjson's
+    bytes, which Strawberry's adapter would send as binary frames that clients refuse."""
 
-    def __init__(self) -> None:
-        self._store: Store | None = None
-        self._changed = asyncio.Event()
-
-    def attach(self, store: Store) -> None:
-        self._store = store
-
-    def notify(self, result: AppendResult) -> None:
-        if result.appended:
-            self._changed.set()
-            self._changed = asyncio.Event()
-
-    async def last_position(self) -> int:
-        assert self._store is not None
-        return await read.last_position(self._store)
-
-    async def wait(self, after_position: int) -> None:
-        changed = self._changed
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(changed.wait(), timeout=POLL_SECONDS)
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        if self.ws.application_state == WebSocketState.DISCONNECTED:
+            return  # closed by us (a subscriber that fell behind): nothing more goes out
+        try:
+            await self.ws.send_text(self.view.encode_json(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
 
 
 class CoursegraphGraphQL(GraphQL):
+    websocket_adapter_class = TextFrameWebSocketAdapter  # type: ignore[assignment]
+
     def __init__(self, settings: Settings, feed: LiveFeed) -> None:
         super().__init__(
             SCHEMA,
@@ -63,6 +49,9 @@ class CoursegraphGraphQL(GraphQL):
         )
         self.settings = settings
         self.feed = feed
+        # The feed counts subscriptions per connection against a setting, with a message
+        # that names it; Strawberry's own count would refuse first with one that does not.
+        self.max_subscriptions_per_connection = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

@@ -7,6 +7,7 @@ import strawberry
 from strawberry.extensions import MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
+from app.api.live import SubscriptionsOverWebSocket
 from app.api.query import Query, Subscription
 from app.api.scalars import SCALAR_MAP
 
@@ -19,6 +20,7 @@ def build_schema() -> strawberry.Schema:
         extensions=[
             lambda: ParserCache(maxsize=1024),
             lambda: ValidationCache(maxsize=1024),
+            SubscriptionsOverWebSocket,  # after validation: it adds to the errors found
             lambda: MaxTokensLimiter(max_token_count=20_000),
         ],
     )
