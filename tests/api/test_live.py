@@ -11,6 +11,7 @@ import shutil
 import time
 from typing import Any
 
+import httpx
 import pytest
 from gql import Client, gql
 from gql.transport.websockets import WebsocketsTransport
@@ -313,12 +314,14 @@ def test_a_completed_subscription_frees_its_place(sqlite_url: str) -> None:
 def test_subscription_over_plain_http_names_the_websocket_endpoint(
     live_server: LiveServer,
 ) -> None:
-    answer = asyncio.run(graphql(live_server, GRADES))
-    assert "data" not in answer or answer["data"] is None
-    [error] = answer["errors"]
-    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
-    assert f"ws://127.0.0.1:{live_server.port}/graphql" in error["message"]
-    assert "graphql-transport-ws" in error["message"]
+    posted = asyncio.run(graphql(live_server, GRADES))
+    got = httpx.get(f"{live_server.url}/graphql", params={"query": GRADES}).json()
+    for answer in (posted, got):
+        assert answer.get("data") is None, answer
+        [error] = answer["errors"]
+        assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+        assert f"ws://127.0.0.1:{live_server.port}/graphql" in error["message"]
+        assert "graphql-transport-ws" in error["message"]
 
 
 # --- other writers --------------------------------------------------------------------
