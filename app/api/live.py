@@ -60,6 +60,16 @@ class LiveFilter:
             course_number=filter.course_number if filter else None,
         )
 
+    @property
+    def scope(self) -> tuple[str, str] | None:
+        """The one course (by id or by number) an event must be of, if any: the feed
+        looks such filters up by the event's course instead of testing them all."""
+        if self.course_id is not None:
+            return ("id", self.course_id)
+        if self.course_number is not None:
+            return ("number", self.course_number)
+        return None
+
     def matches(self, event: StoredEvent, course_numbers: dict[str, set[str]]) -> bool:
         """What events(filter:) lists, tested on one event (store.read's EventQuery does
         the rest, in Python as in SQL)."""
@@ -109,6 +119,9 @@ class LiveFeed:
         self._look = False  # news without a position: read whatever there is
         self._wake = asyncio.Event()
         self._by_filter: dict[LiveFilter, set[Subscriber]] = {}
+        self._by_scope: dict[tuple[str, str], set[LiveFilter]] = {}
+        self._anywhere: set[LiveFilter] = set()  # filters without a course
+        self._numbered: set[LiveFilter] = set()  # filters that name a course number
         self._per_connection: dict[int, int] = {}
         self._course_numbers: dict[str, set[str]] = {}
         self._reader: asyncio.Task[None] | None = None
@@ -197,19 +210,30 @@ class LiveFeed:
             )
             if not events:
                 return
-            if any(f.course_number is not None for f in self._by_filter):
+            if self._numbered:
                 await self._learn_course_numbers(events)
             else:
                 self._course_numbers.clear()  # kept current only while someone needs it
-            for live_filter, subscribers in list(self._by_filter.items()):
-                for event in events:
+            for event in events:
+                for live_filter in self._candidates(event):
                     if live_filter.matches(event, self._course_numbers):
-                        for subscriber in list(subscribers):
+                        for subscriber in list(self._by_filter.get(live_filter, ())):
                             self._push(subscriber, event)
             self._position = events[-1].position
             self._newest = max(self._newest, self._position)
             if len(events) < page:
                 return
+
+    def _candidates(self, event: StoredEvent) -> list[LiveFilter]:
+        """The filters that can match the event: those without a course, and those of
+        its course by id or by any of its numbers."""
+        found = list(self._anywhere)
+        course = event.course_id
+        if course is not None and self._by_scope:
+            found.extend(self._by_scope.get(("id", course), ()))
+            for number in self._course_numbers.get(course, ()):
+                found.extend(self._by_scope.get(("number", number), ()))
+        return found
 
     async def _learn_course_numbers(self, events: list[StoredEvent]) -> None:
         """Course numbers of the batch's courses, including ones the batch introduces."""
@@ -256,7 +280,16 @@ class LiveFeed:
                 limitValue=limit,
             )
         subscriber = Subscriber(live_filter, connection, settings.live_queue_events, on_fell_behind)
-        self._by_filter.setdefault(live_filter, set()).add(subscriber)
+        if live_filter not in self._by_filter:
+            self._by_filter[live_filter] = set()
+            scope = live_filter.scope
+            if scope is None:
+                self._anywhere.add(live_filter)
+            else:
+                self._by_scope.setdefault(scope, set()).add(live_filter)
+            if live_filter.course_number is not None:
+                self._numbered.add(live_filter)
+        self._by_filter[live_filter].add(subscriber)
         self._per_connection[connection] = self._per_connection.get(connection, 0) + 1
         self.subscriptions += 1
         return subscriber
@@ -267,7 +300,16 @@ class LiveFeed:
             return
         group.discard(subscriber)
         if not group:
-            del self._by_filter[subscriber.filter]
+            live_filter = subscriber.filter
+            del self._by_filter[live_filter]
+            self._anywhere.discard(live_filter)
+            self._numbered.discard(live_filter)
+            scope = live_filter.scope
+            if scope is not None:
+                scoped = self._by_scope[scope]
+                scoped.discard(live_filter)
+                if not scoped:
+                    del self._by_scope[scope]
         left = self._per_connection[subscriber.connection] - 1
         if left:
             self._per_connection[subscriber.connection] = left

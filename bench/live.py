@@ -1,0 +1,281 @@
+"""Live subscriptions (issue #9): what idle subscriptions cost a worker, and how long an
+appended event takes to reach a subscriber.
+
+    .venv/bin/python bench/live.py                       # SQLite
+    .venv/bin/python bench/live.py --database postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
+
+For 0, 1,000 and 5,000 idle subscriptions (each its own course number, which no event
+carries; 100 per WebSocket connection) on one server process: the SQL statements the
+worker sends per second (a SQLAlchemy hook on its engines, bench/live_server.py) and its
+CPU (from /proc) over a quiet window; then the delay from POST /caliper to delivery at a
+probe subscriber, with those idle subscriptions still attached. On PostgreSQL also
+across two server processes (subscribe on one, append through the other: LISTEN/NOTIFY).
+Baselines from the same run: the 0-subscription row, and the POST's own round trip
+(the append commits inside it)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import httpx
+import websockets
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.benchutil import (
+    OUT_DIR,
+    Row,
+    env_with,
+    fmt_ms,
+    free_port,
+    is_postgres,
+    machine_line,
+    p50,
+    percentile,
+    pg_create,
+    pg_drop,
+    print_table,
+    remove_sqlite,
+    serving,
+    sqlite_url,
+)
+
+TOKEN = "bench-live-token"
+IDLE_COUNTS = (0, 1_000, 5_000)
+PER_CONNECTION = 100
+QUIET_SECONDS = 10.0
+DELAY_SAMPLES = 60
+ONE_WORKER_P99 = 0.100
+ACROSS_WORKERS_P99 = 0.250
+SUBSCRIBE = "subscription ($f: EventFilter) { eventAppended(filter: $f) { position } }"
+
+
+def grade_event(n: int, course_number: str) -> dict:
+    site = "https://bench.example/v1/sites/live"
+    return {
+        "@context": "http://purl.imsglobal.org/ctx/caliper/v1p1",
+        "id": f"urn:uuid:{os.getpid():08x}-{time.time_ns():x}-{n}",
+        "type": "GradeEvent",
+        "actor": {"id": f"{site}/applications/learn", "type": "SoftwareApplication"},
+        "action": "Graded",
+        "object": {
+            "id": f"{site}/gradableItems/_i1_1/attempts/_a{n}_1",
+            "type": "Attempt",
+            "assignee": {"id": f"{site}/users/u{n % 50}", "type": "Person"},
+            "assignable": {"id": f"{site}/gradableItems/_i1_1", "type": "Assessment"},
+        },
+        "generated": {"id": f"{site}/scores/{n}", "type": "Score", "scoreGiven": 1.0},
+        "eventTime": "2026-04-01T10:00:00.000Z",
+        "group": {
+            "id": f"{site}/courses/probe",
+            "type": "CourseOffering",
+            "courseNumber": course_number,
+        },
+    }
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def server(database_url: str) -> Iterator[tuple[int, int]]:
+    port = free_port()
+    env = env_with(COURSEGRAPH_DATABASE_URL=database_url, COURSEGRAPH_INGEST_TOKENS=TOKEN)
+    argv = [sys.executable, str(Path(__file__).with_name("live_server.py")), str(port)]
+    with serving(argv, f"http://127.0.0.1:{port}/healthz", env) as pid:
+        yield port, pid
+
+
+async def statements(port: int) -> dict:
+    async with httpx.AsyncClient() as http:
+        return (await http.get(f"http://127.0.0.1:{port}/bench/statements")).json()
+
+
+async def open_socket(port: int) -> websockets.ClientConnection:
+    socket = await websockets.connect(
+        f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"], max_size=None
+    )
+    await socket.send(json.dumps({"type": "connection_init"}))
+    assert json.loads(await socket.recv())["type"] == "connection_ack"
+    return socket
+
+
+async def subscribe(socket: websockets.ClientConnection, op: str, live_filter: dict) -> None:
+    payload = {"query": SUBSCRIBE, "variables": {"f": live_filter}}
+    await socket.send(json.dumps({"id": op, "type": "subscribe", "payload": payload}))
+
+
+async def add_idle(port: int, sockets: list, have: int, want: int) -> None:
+    for n in range(have, want):
+        if n % PER_CONNECTION == 0:
+            sockets.append(await open_socket(port))
+        await subscribe(sockets[-1], f"idle-{n}", {"courseNumber": f"IDLE-{n}"})
+    deadline = time.monotonic() + 120
+    while (await statements(port))["subscriptions"] < want:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the subscriptions did not all register")
+        await asyncio.sleep(0.2)
+    # Each looks up the newest position once as it joins: wait until they all have.
+    while time.monotonic() < deadline:
+        before = (await statements(port))["statements"]
+        await asyncio.sleep(1.0)
+        if (await statements(port))["statements"] - before <= 4:
+            return
+    raise RuntimeError("the server did not settle")
+
+
+async def quiet_window(port: int, pid: int) -> tuple[float, float]:
+    """Statements per second and CPU share of the server over QUIET_SECONDS."""
+    before, cpu_before, started = (
+        (await statements(port))["statements"],
+        cpu_seconds(pid),
+        time.monotonic(),
+    )
+    await asyncio.sleep(QUIET_SECONDS)
+    elapsed = time.monotonic() - started
+    after, cpu_after = (await statements(port))["statements"], cpu_seconds(pid)
+    return (after - before) / elapsed, (cpu_after - cpu_before) / elapsed
+
+
+async def delays(subscribe_port: int, post_port: int, tag: str) -> tuple[list[float], list[float]]:
+    """POST sent → event delivered, and the POST's own round trip, per event."""
+    probe = await open_socket(subscribe_port)
+    number = f"PROBE-{tag}"
+    await subscribe(probe, "probe", {"courseNumber": number, "type": "GradeEvent"})
+    await asyncio.sleep(1.0)
+    delivered: list[float] = []
+    round_trips: list[float] = []
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{post_port}") as http:
+        for n in range(DELAY_SAMPLES):
+            body = {
+                "sensor": "bench",
+                "sendTime": "2026-04-01T10:00:00.000Z",
+                "data": [grade_event(n, number)],
+            }
+            started = time.perf_counter()
+            posted = asyncio.create_task(
+                http.post("/caliper", json=body, headers={"authorization": TOKEN})
+            )
+            message = json.loads(await asyncio.wait_for(probe.recv(), timeout=30))
+            delivered.append(time.perf_counter() - started)
+            answer = await posted
+            round_trips.append(answer.elapsed.total_seconds())
+            assert message["type"] == "next", message
+            await asyncio.sleep(0.05)
+    await probe.close()
+    return delivered, round_trips
+
+
+async def run(database_url: str, rows: list[Row]) -> None:
+    postgres = is_postgres(database_url)
+    name = "PostgreSQL" if postgres else "SQLite"
+    with ExitStack() as stack:
+        port, pid = stack.enter_context(server(database_url))
+        await statements(port)  # start counting
+        sockets: list = []
+        have = 0
+        baseline: tuple[float, float] | None = None
+        for count in IDLE_COUNTS:
+            await add_idle(port, sockets, have, count)
+            have = count
+            per_second, cpu = await quiet_window(port, pid)
+            if baseline is None:
+                baseline = (per_second, cpu)
+            flat_statements = per_second <= baseline[0] + 0.2
+            flat_cpu = cpu <= baseline[1] + 0.02
+            rows.append(
+                Row(
+                    f"{name}: {count:,} idle subscriptions, statements",
+                    f"{per_second:.2f}/s",
+                    f"≤ {baseline[0]:.2f}/s + 0.2 (0 subs)",
+                    flat_statements,
+                )
+            )
+            rows.append(
+                Row(
+                    f"{name}: {count:,} idle subscriptions, worker CPU",
+                    f"{cpu * 100:.1f} %",
+                    f"≤ {baseline[1] * 100:.1f} % + 2 pts",
+                    flat_cpu,
+                )
+            )
+        delivered, round_trips = await delays(port, port, "one")
+        rows.append(
+            Row(f"{name}: POST /caliper round trip p50 (baseline)", fmt_ms(p50(round_trips)))
+        )
+        rows.append(
+            Row(f"{name}: POST → delivered p50, one worker, {have:,} idle", fmt_ms(p50(delivered)))
+        )
+        p99 = percentile(delivered, 99)
+        rows.append(
+            Row(
+                f"{name}: POST → delivered p99, one worker, {have:,} idle",
+                fmt_ms(p99),
+                f"≤ {fmt_ms(ONE_WORKER_P99)}",
+                p99 <= ONE_WORKER_P99,
+            )
+        )
+        other_port, _ = stack.enter_context(server(database_url))
+        delivered, _ = await delays(port, other_port, "two")
+        p99 = percentile(delivered, 99)
+        label = f"{name}: POST → delivered across processes"
+        rows.append(Row(f"{label} p50", fmt_ms(p50(delivered))))
+        if postgres:
+            rows.append(
+                Row(
+                    f"{label} p99 (NOTIFY)",
+                    fmt_ms(p99),
+                    f"≤ {fmt_ms(ACROSS_WORKERS_P99)}",
+                    p99 <= ACROSS_WORKERS_P99,
+                )
+            )
+        else:
+            rows.append(
+                Row(
+                    f"{label} p99 (poll)",
+                    fmt_ms(p99),
+                    "≤ COURSEGRAPH_LIVE_POLL_SECONDS",
+                    p99 <= 2.0,
+                )
+            )
+        for socket in sockets:
+            await socket.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--database", help="a PostgreSQL URL: runs there (a throwaway database beside it)"
+    )
+    args = parser.parse_args()
+    print(machine_line())
+    rows: list[Row] = []
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    if args.database:
+        url = asyncio.run(pg_create(args.database))
+        try:
+            asyncio.run(run(url, rows))
+        finally:
+            asyncio.run(pg_drop(url))
+    else:
+        path = OUT_DIR / "live.db"
+        remove_sqlite(path)
+        try:
+            asyncio.run(run(sqlite_url(path), rows))
+        finally:
+            remove_sqlite(path)
+    print_table("Live subscriptions", rows)
+
+
+if __name__ == "__main__":
+    main()
