@@ -293,22 +293,33 @@ def _only_error(message: dict[str, Any], operation_id: str) -> dict[str, Any]:
 def test_a_completed_subscription_frees_its_place(sqlite_url: str) -> None:
     settings = make_settings(sqlite_url, live_subscriptions_per_connection=1)
 
+    def held(server: LiveServer) -> int:
+        return server.server.config.app.state.feed.subscriptions
+
+    async def until_held(server: LiveServer, count: int) -> None:
+        deadline = time.monotonic() + 10
+        while held(server) != count:
+            assert time.monotonic() < deadline, f"{held(server)} subscriptions, not {count}"
+            await asyncio.sleep(0.02)
+
     async def scenario(server: LiveServer) -> dict[str, Any]:
         socket = await open_socket(server)
         async with socket:
             await subscribe(socket, "a", GRADES)
-            await asyncio.sleep(0.2)
+            await until_held(server, 1)
             await socket.send(json.dumps({"id": "a", "type": "complete"}))
-            await asyncio.sleep(0.2)
+            await until_held(server, 0)
             await subscribe(socket, "b", GRADES)
-            await asyncio.sleep(0.2)
+            await until_held(server, 1)
             await post_events(server, _grades("free", "FREE-1", 1))
-            return await receive(socket)
+            message = await receive(socket)
+        await until_held(server, 0)  # closing the socket ends its subscriptions
+        return message
 
     with LiveServer(settings) as server:
         message = asyncio.run(scenario(server))
-        assert server.server.config.app.state.feed.subscriptions == 0
     assert message["id"] == "b" and message["type"] == "next", message
+    assert message["payload"]["data"]["eventAppended"]["position"] == 1
 
 
 def test_subscription_over_plain_http_names_the_websocket_endpoint(
