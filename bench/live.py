@@ -125,7 +125,7 @@ async def add_idle(port: int, sockets: list, have: int, want: int) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError("the subscriptions did not all register")
         await asyncio.sleep(0.2)
-    # Each looks up the newest position once as it joins: wait until they all have.
+    # Until the server is done with the subscribe messages (and anything else).
     while time.monotonic() < deadline:
         before = (await statements(port))["statements"]
         await asyncio.sleep(1.0)

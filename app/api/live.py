@@ -157,6 +157,12 @@ class LiveFeed:
             await self._listener.stop()
 
     @property
+    def newest_position(self) -> int:
+        """The newest position this worker knows of: exact for its own appends and, on
+        PostgreSQL, NOTIFY's; on SQLite others' appends show up within a poll."""
+        return self._newest
+
+    @property
     def listener(self) -> AppendListener | None:
         return self._listener
 
@@ -349,10 +355,11 @@ async def follow_events(
         if isinstance(connection, WebSocket):
             feed.close_later(_close(connection, reason))
 
-    # Join the feed first, so nothing appended while we look back is missed.
+    # Join the feed and take its newest known position in one step (no await between):
+    # the feed brings everything after it, the log replays what is asked for up to it.
     subscriber = feed.subscribe(LiveFilter.of(filter), id(connection), fell_behind)
+    newest = feed.newest_position
     try:
-        newest = await read.last_position(feed.store)
         seen = newest if after_position is None else after_position
         if seen < newest:  # replay (seen, newest] from the log; the feed has the rest
             query = event_query(filter, await course_scope(info, filter, None))
