@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import sys
 import time
 from collections.abc import Iterator
@@ -53,6 +54,7 @@ IDLE_COUNTS = (0, 1_000, 5_000)
 PER_CONNECTION = 100
 QUIET_SECONDS = 10.0
 DELAY_SAMPLES = 60
+POLL_SECONDS = 2.0  # COURSEGRAPH_LIVE_POLL_SECONDS's default
 ONE_WORKER_P99 = 0.100
 ACROSS_WORKERS_P99 = 0.250
 SUBSCRIBE = "subscription ($f: EventFilter) { eventAppended(filter: $f) { position } }"
@@ -147,7 +149,13 @@ async def quiet_window(port: int, pid: int) -> tuple[float, float]:
     return (after - before) / elapsed, (cpu_after - cpu_before) / elapsed
 
 
-async def delays(subscribe_port: int, post_port: int, tag: str) -> tuple[list[float], list[float]]:
+async def delays(
+    subscribe_port: int,
+    post_port: int,
+    tag: str,
+    samples: int = DELAY_SAMPLES,
+    spread: float = 0.05,
+) -> tuple[list[float], list[float]]:
     """POST sent → event delivered, and the POST's own round trip, per event."""
     probe = await open_socket(subscribe_port)
     number = f"PROBE-{tag}"
@@ -156,7 +164,7 @@ async def delays(subscribe_port: int, post_port: int, tag: str) -> tuple[list[fl
     delivered: list[float] = []
     round_trips: list[float] = []
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{post_port}") as http:
-        for n in range(DELAY_SAMPLES):
+        for n in range(samples):
             body = {
                 "sensor": "bench",
                 "sendTime": "2026-04-01T10:00:00.000Z",
@@ -171,7 +179,7 @@ async def delays(subscribe_port: int, post_port: int, tag: str) -> tuple[list[fl
             answer = await posted
             round_trips.append(answer.elapsed.total_seconds())
             assert message["type"] == "next", message
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(random.uniform(0, spread))  # not in step with any poll
     await probe.close()
     return delivered, round_trips
 
@@ -226,7 +234,10 @@ async def run(database_url: str, rows: list[Row]) -> None:
             )
         )
         other_port, _ = stack.enter_context(server(database_url))
-        delivered, _ = await delays(port, other_port, "two")
+        if postgres:
+            delivered, _ = await delays(port, other_port, "two")
+        else:  # poll-bound: fewer samples, spread over the poll interval
+            delivered, _ = await delays(port, other_port, "two", samples=15, spread=POLL_SECONDS)
         p99 = percentile(delivered, 99)
         label = f"{name}: POST → delivered across processes"
         rows.append(Row(f"{label} p50", fmt_ms(p50(delivered))))
@@ -244,8 +255,8 @@ async def run(database_url: str, rows: list[Row]) -> None:
                 Row(
                     f"{label} p99 (poll)",
                     fmt_ms(p99),
-                    "≤ COURSEGRAPH_LIVE_POLL_SECONDS",
-                    p99 <= 2.0,
+                    f"≤ poll ({POLL_SECONDS:.0f} s) + 250 ms",
+                    p99 <= POLL_SECONDS + 0.25,
                 )
             )
         for socket in sockets:
