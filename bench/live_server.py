@@ -1,6 +1,8 @@
 """`coursegraph serve` for bench/live.py, plus GET /bench/statements: how many SQL
 statements this worker's store has sent since the first call (a SQLAlchemy hook on its
-engines). Settings come from COURSEGRAPH_* as for the real command.
+engines), and GET /bench/commits: the wall-clock time at which each append through
+/caliper had committed, by its newest position. Settings come from COURSEGRAPH_* as for
+the real command.
 
     python bench/live_server.py PORT
 """
@@ -8,6 +10,7 @@ engines). Settings come from COURSEGRAPH_* as for the real command.
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 import uvicorn
@@ -38,7 +41,21 @@ def main() -> None:
         feed = request.app.state.feed
         return JSONResponse({**counted, "subscriptions": feed.subscriptions})
 
+    commits: dict[int, float] = {}
+    notify_appended = app.state.notify_appended
+
+    async def note_commit(result: Any) -> None:
+        # /caliper calls this as soon as append_batch has returned, i.e. committed.
+        if result.last_position is not None:
+            commits[result.last_position] = time.time()
+        await notify_appended(result)
+
+    async def commit_times(request: Request) -> JSONResponse:
+        return JSONResponse({str(position): at for position, at in commits.items()})
+
+    app.state.notify_appended = note_commit
     app.router.routes.append(Route("/bench/statements", statements))
+    app.router.routes.append(Route("/bench/commits", commit_times))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
