@@ -82,7 +82,8 @@ class AppendListener:
             self._on_appended(None)  # catch up on whatever came while not listening
             while not self._connection.is_closed():
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(lost.wait(), timeout=LIVENESS_SECONDS)
+                    async with asyncio.timeout(LIVENESS_SECONDS):  # see app.api.live
+                        await lost.wait()
             log.warning("LISTEN connection lost; reconnecting")
             await self._drop()
 

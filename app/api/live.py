@@ -203,7 +203,10 @@ class LiveFeed:
     async def _next_news(self) -> None:
         timeout = self.settings.live_poll_seconds if self._must_poll() else None
         try:
-            await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel
+            # that arrives just as the event is set, and the feed would never stop.
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
         except TimeoutError:
             self._newest = max(self._newest, await read.last_position(self.store))
         self._wake.clear()
