@@ -25,9 +25,10 @@ log = logging.getLogger("coursegraph")
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
-    from app.api.graphql_app import LiveFeed, graphql_routes
+    from app.api.graphql_app import graphql_routes
+    from app.api.live import LiveFeed
 
-    feed = LiveFeed()
+    feed = LiveFeed(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -35,14 +36,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         store = create_store(settings.database_url)
         await prepare_schema(store)
         app.state.store = store
-        feed.attach(store)
+        await feed.start(store)
         try:
             yield
         finally:
+            await feed.stop()
             await store.close()
 
     async def notify_appended(result: AppendResult) -> None:
-        feed.notify(result)
+        if result.last_position is not None:
+            feed.appended(result.last_position)
 
     # Outermost: a foreign Host is refused before anything else reads the request.
     middleware = [Middleware(HostAllowList, allowed=settings.effective_allowed_hosts)]
@@ -67,5 +70,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.feed = feed  # one per worker: its subscriptions, counters for /metrics
     app.state.notify_appended = notify_appended
     return app

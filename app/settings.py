@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     health_min_free_bytes: int = 8_388_608
     # Where `make demo` installs GraphiQL's JavaScript and CSS for offline use.
     graphiql_assets_dir: Path = REPO_ROOT / "node_modules"
+    # Live subscriptions: limits, and how often a worker looks for appends nobody told it
+    # about (SQLite written by another process; PostgreSQL while LISTEN is down).
+    live_subscriptions_per_connection: int = Field(default=100, ge=1)
+    live_subscriptions_per_worker: int = Field(default=10_000, ge=1)
+    live_queue_events: int = Field(default=1_000, ge=1)
+    live_poll_seconds: float = Field(default=2.0, gt=0)
 
     @field_validator(
         "max_body_bytes",

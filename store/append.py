@@ -27,11 +27,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.caliper.model import EntityDescription, ReadBatch, ReadEvent, RejectedItem
-from store.db import Store, driver_errors_translated, lock_writes
+from store.db import APPENDED_CHANNEL, Store, driver_errors_translated, lock_writes
 from store.tables import EntityDescriptionRow, EventEntityRow, EventRow, RejectedItemRow
 
 LOOKUP_CHUNK = 500
@@ -109,6 +109,13 @@ async def append_batch(
             await _append_side_items(
                 connection, batch.descriptions, batch.rejected, received_at, source
             )
+            if result.last_position is not None and not store.is_sqlite:
+                # NOTIFY is transactional: listeners in every process hear it once this
+                # commits, and never for a batch that rolls back.
+                await connection.execute(
+                    text("SELECT pg_notify(:channel, :position)"),
+                    {"channel": APPENDED_CHANNEL, "position": str(result.last_position)},
+                )
     return result
 
 

@@ -29,6 +29,9 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Any constant works: every writer on every worker asks for the same key.
 WRITE_LOCK_KEY = 0x636F757273656772  # "coursegr"
 
+# PostgreSQL: every committed append NOTIFYs this channel with its newest position.
+APPENDED_CHANNEL = "coursegraph_appended"
+
 
 @dataclass
 class Store:

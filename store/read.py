@@ -215,6 +215,46 @@ async def keys_with_alt_key(store: Store, kind: str, alt_key: str) -> list[str]:
         return [row[0] for row in result]
 
 
+async def alt_keys_of(store: Store, kind: str, keys: Sequence[str]) -> dict[str, set[str]]:
+    """Every alternate key (a course's number) each entity has had, by entity."""
+    found: dict[str, set[str]] = defaultdict(set)
+    unique = list(dict.fromkeys(keys))
+    async with store.reader.connect() as connection:
+        for chunk in _chunks(unique):
+            if not chunk:
+                continue
+            result = await connection.execute(
+                select(ENTITIES.c.entity_key, ENTITIES.c.alt_key)
+                .where(
+                    ENTITIES.c.kind == kind,
+                    ENTITIES.c.entity_key.in_(chunk),
+                    ENTITIES.c.alt_key.is_not(None),
+                )
+                .distinct()
+            )
+            for key, alt_key in result:
+                found[key].add(alt_key)
+    return dict(found)
+
+
+async def alt_keys_between(
+    store: Store, kind: str, after_position: int, up_to_position: int
+) -> list[tuple[str, str]]:
+    """(entity, alternate key) pairs that events in (after, up_to] mention."""
+    async with store.reader.connect() as connection:
+        result = await connection.execute(
+            select(ENTITIES.c.entity_key, ENTITIES.c.alt_key)
+            .where(
+                ENTITIES.c.position > after_position,
+                ENTITIES.c.position <= up_to_position,
+                ENTITIES.c.kind == kind,
+                ENTITIES.c.alt_key.is_not(None),
+            )
+            .distinct()
+        )
+        return [(row[0], row[1]) for row in result]
+
+
 async def all_keys(store: Store, kind: str) -> list[str]:
     async with store.reading() as connection:
         result = await connection.execute(
@@ -240,6 +280,22 @@ class EventQuery:
 
     def is_unfiltered(self) -> bool:
         return self == EventQuery(after_position=self.after_position)
+
+    def matches(self, event: StoredEvent) -> bool:
+        """In Python, exactly what _event_conditions asks of a row in SQL (live delivery
+        tests each new event with this; keep the two side by side)."""
+        time = event.event_time_ms
+        return (
+            (self.course_ids is None or event.course_id in self.course_ids)
+            and (self.type is None or event.type == self.type)
+            and (self.action is None or event.action == self.action)
+            and (self.actor_id is None or event.actor_id == self.actor_id)
+            and (self.object_id is None or event.object_id == self.object_id)
+            and (self.since_ms is None or time >= self.since_ms)
+            and (self.until_ms is None or time < self.until_ms)
+            and (self.as_of_ms is None or time <= self.as_of_ms)
+            and (self.after_position is None or event.position > self.after_position)
+        )
 
 
 def _event_conditions(query: EventQuery) -> list[Any]:

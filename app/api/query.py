@@ -15,8 +15,9 @@ from app.api.connections import (
 )
 from app.api.course import Course
 from app.api.errors import bad_user_input
-from app.api.event import Event, EventFilter, RejectedItem, event_query
-from app.api.log import course_scope, events_connection
+from app.api.event import Event, EventFilter, RejectedItem
+from app.api.live import follow_events
+from app.api.log import events_connection
 from app.api.person import Person
 from app.api.scalars import DateTime
 from app.caliper.model import COURSE, PERSON
@@ -143,18 +144,5 @@ class Subscription:
     async def event_appended(
         self, info: Info, filter: EventFilter | None = None, after_position: int | None = None
     ) -> AsyncGenerator[Event, None]:
-        store = info.context.store
-        feed = info.context.feed
-        scope = await course_scope(info, filter, None)
-        query = event_query(filter, scope)
-        if after_position is None:
-            after_position = await feed.last_position()
-        while True:
-            rows = await read.page_events(
-                store, query, after_cursor_position=after_position, limit=500
-            )
-            for row in rows:
-                after_position = row.position
-                yield Event.from_stored(row)
-            if len(rows) < 500:
-                await feed.wait(after_position)
+        async for event in follow_events(info, filter, after_position):
+            yield event

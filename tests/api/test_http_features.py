@@ -4,16 +4,15 @@ over a real socket with the graphql-transport-ws protocol."""
 from __future__ import annotations
 
 import asyncio
-import json
 
 import httpx
-import websockets
 from starlette.applications import Starlette
 
 from app.main import create_app
 from app.settings import Settings
-from tests.api.factories import envelope, grade_event
-from tests.conftest import INGEST_TOKEN, LiveServer, make_settings
+from tests.api.factories import grade_event
+from tests.api.live_client import open_socket, post_events, receive, subscribe
+from tests.conftest import LiveServer, make_settings
 
 
 async def _client(settings: Settings) -> tuple[Starlette, httpx.AsyncClient]:
@@ -75,20 +74,12 @@ def test_subscription_streams_appended_events(sqlite_url: str) -> None:
 
 
 async def _subscribe_and_post(server: LiveServer) -> None:
-    uri = server.url.replace("http", "ws") + "/graphql"
-    async with websockets.connect(uri, subprotocols=["graphql-transport-ws"]) as socket:
-        await socket.send(json.dumps({"type": "connection_init"}))
-        assert json.loads(await socket.recv())["type"] == "connection_ack"
-        await socket.send(
-            json.dumps(
-                {
-                    "id": "1",
-                    "type": "subscribe",
-                    "payload": {
-                        "query": 'subscription { eventAppended(filter: {type: "GradeEvent"}) { position type objectId } }'
-                    },
-                }
-            )
+    socket = await open_socket(server)  # insists on text frames, as clients do
+    async with socket:
+        await subscribe(
+            socket,
+            "1",
+            'subscription { eventAppended(filter: {type: "GradeEvent"}) { position type objectId } }',
         )
         await asyncio.sleep(0.3)
         events = [
@@ -97,14 +88,10 @@ async def _subscribe_and_post(server: LiveServer) -> None:
             )
             for i in range(3)
         ]
-        async with httpx.AsyncClient(base_url=server.url) as http:
-            answer = await http.post(
-                "/caliper", json=envelope(events), headers={"authorization": INGEST_TOKEN}
-            )
-            assert answer.json()["appended"] == 3
+        assert (await post_events(server, events))["appended"] == 3
         received = []
         for _ in range(3):
-            message = json.loads(await asyncio.wait_for(socket.recv(), timeout=5))
+            message = await receive(socket)
             assert message["type"] == "next", message
             received.append(message["payload"]["data"]["eventAppended"])
         assert [r["position"] for r in received] == [1, 2, 3]
