@@ -27,7 +27,7 @@ from app.api.body import BodyTooLarge, BodyTooSlow, is_json_media_type, read_cap
 from app.api.context import Context
 from app.api.errors import too_complex
 from app.api.graphql_http import graphql_response
-from app.api.live import LiveFeed
+from app.api.live import LiveFeed, subscription_over_http
 from app.api.masking import coded, report
 from app.api.problems import problem
 from app.api.query_cache import QueryCache
@@ -145,9 +145,15 @@ class CoursegraphGraphQL(GraphQL):
             ]
             self._refused(request, errors)
         except (CannotGetOperationTypeError, InvalidOperationTypeError, MissingQueryError) as error:
-            errors = [
-                coded(GraphQLError(str(error), original_error=error), request_id(request.scope))
-            ]
+            if (
+                isinstance(error, InvalidOperationTypeError)
+                and error.operation_type is OperationType.SUBSCRIPTION
+            ):
+                errors = [subscription_over_http(request)]
+            else:
+                errors = [
+                    coded(GraphQLError(str(error), original_error=error), request_id(request.scope))
+                ]
             self._refused(request, errors)
         return graphql_response(
             data, errors, extensions, request.headers.get("accept"), self.encode_json

@@ -17,16 +17,16 @@ from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.requests import Request
 from starlette.websockets import WebSocket
-from strawberry.extensions import SchemaExtension
 from strawberry.types import Info
-from strawberry.types.graphql import OperationType
 
 from app.api.errors import ErrorCode, coded_error, too_complex
 from app.api.event import Event, EventFilter, event_query
 from app.api.log import course_scope
 from app.caliper.model import COURSE
 from app.settings import Settings
+from graphql import GraphQLError
 from store import read
 from store.db import Store
 from store.listen import AppendListener
@@ -398,22 +398,11 @@ async def _close(connection: WebSocket, reason: str) -> None:
         await connection.close(code=FELL_BEHIND_CLOSE_CODE, reason=reason)
 
 
-class SubscriptionsOverWebSocket(SchemaExtension):
-    """A subscription sent over plain HTTP is a request error that says where to go."""
-
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        request = getattr(context.context, "request", None)
-        if (
-            request is not None
-            and not isinstance(request, WebSocket)
-            and context.operation_type == OperationType.SUBSCRIPTION
-        ):
-            endpoint = str(request.url.replace(query="", fragment="")).replace("http", "ws", 1)
-            error = coded_error(
-                f"subscriptions are served over WebSocket: connect to {endpoint} "
-                "with the graphql-transport-ws protocol",
-                ErrorCode.VALIDATION_FAILED,
-            )
-            context.pre_execution_errors = [*(context.pre_execution_errors or []), error]
-        yield
+def subscription_over_http(request: Request) -> GraphQLError:
+    """A subscription sent over plain HTTP: a request error that says where to go."""
+    endpoint = str(request.url.replace(query="", fragment="")).replace("http", "ws", 1)
+    return coded_error(
+        f"subscriptions are served over WebSocket: connect to {endpoint} "
+        "with the graphql-transport-ws protocol",
+        ErrorCode.VALIDATION_FAILED,
+    )

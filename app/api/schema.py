@@ -13,7 +13,6 @@ from strawberry.schema.config import StrawberryConfig
 
 from app.api.errors import ErrorCode
 from app.api.extensions import GuardedOperation
-from app.api.live import SubscriptionsOverWebSocket
 from app.api.query import Query, Subscription
 from app.api.scalars import SCALAR_MAP
 from app.api.unreadable import UnreadableEntities
@@ -41,7 +40,6 @@ class NoIntrospection(NoSchemaIntrospectionCustomRule):
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     extensions: list[type[SchemaExtension] | Any] = [
         GuardedOperation,
-        SubscriptionsOverWebSocket,
         UnreadableEntities,
     ]
     if not introspection:

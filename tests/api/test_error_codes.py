@@ -218,10 +218,11 @@ def test_cursors_given_out_still_work(server: LiveServer) -> None:
 def test_unexpected_errors_are_masked_and_logged_once_with_their_traceback(
     server: LiveServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken_fold(*_args: Any) -> Any:
+    async def broken_read(*_args: Any) -> Any:
         raise RuntimeError("SELECT secret FROM somewhere -- driver text")
 
-    monkeypatch.setattr("app.api.context.fold_attempt", broken_fold)
+    # Not a fold (a fold failure is contained to its entity): the read beneath the resolver.
+    monkeypatch.setattr("store.read.events_of_course_entities", broken_read)
     from app.api.context import forget_cached_state
 
     forget_cached_state()
