@@ -14,7 +14,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app.api.caliper_endpoint import caliper_get, caliper_post
+from app.api.metrics_endpoint import metrics_get
+from app.api.persisted_queries import PersistedQueries, operation_folders, operation_names
 from app.api.problems import json_response, problem
+from app.metrics import Metrics
+from app.request_log import RequestLog
 from app.runtime import tune_garbage_collector
 from app.settings import Settings
 from store.append import AppendResult
@@ -44,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         store = create_store(settings.database_url)
         await prepare_schema(store)
         app.state.store = store
+        app.state.metrics.watch_store(store)
         feed.attach(store)
         try:
             yield
@@ -52,8 +57,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     async def notify_appended(result: AppendResult) -> None:
         feed.notify(result)
+        metrics.appended(result)
 
-    middleware = []
+    metrics = Metrics(operation_names(operation_folders(settings)))
+    middleware = [Middleware(RequestLog)]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -69,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/caliper", caliper_post, methods=["POST"]),
             Route("/caliper", caliper_get, methods=["GET"]),
+            Route("/metrics", metrics_get, methods=["GET"]),
             *graphql_routes(settings, feed),
         ],
         middleware=middleware,
@@ -76,4 +84,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings
     app.state.notify_appended = notify_appended
+    app.state.metrics = metrics
+    app.state.persisted_queries = PersistedQueries(settings)
     return app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -30,6 +30,13 @@ class Settings(BaseSettings):
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     # Where `make demo` installs GraphiQL's JavaScript and CSS for offline use.
     graphiql_assets_dir: Path = REPO_ROOT / "node_modules"
+    # Automatic persisted queries (Apollo's protocol); "allowlist" runs only the documents
+    # of graphql/operations/ and of persisted_queries_dir; "off" answers
+    # PersistedQueryNotSupported so clients stop sending hashes.
+    persisted_queries: Literal["automatic", "allowlist", "off"] = "automatic"
+    persisted_queries_dir: Path | None = None
+    # Query texts kept per worker for automatic persisted queries (least recently used go).
+    persisted_queries_max_bytes: int = 4_194_304
 
     @field_validator("ingest_tokens", "api_tokens", "cors_origins", mode="before")
     @classmethod

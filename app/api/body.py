@@ -48,3 +48,22 @@ def parse_json(body: bytes) -> Any:
     except JsonProblem as error:
         where = f" at line {error.lineno} column {error.colno}" if error.lineno else ""
         raise NotJson(f"not valid JSON: {error.reason}{where}") from None
+
+
+def wants_graphql_response_json(accept: str | None) -> bool:
+    """Whether the Accept header lists application/graphql-response+json with a quality at
+    least that of application/json (GraphQL over HTTP's choice of response media type)."""
+    qualities: dict[str, float] = {}
+    for part in (accept or "").split(","):
+        media, *parameters = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        qualities[media.lower()] = max(quality, qualities.get(media.lower(), 0.0))
+    found = qualities.get("application/graphql-response+json", 0.0)
+    return found > 0 and found >= qualities.get("application/json", 0.0)

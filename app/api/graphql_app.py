@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 from starlette.requests import Request
@@ -13,10 +14,22 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
 
-from app.api.body import BodyTooLarge, is_json_media_type, read_capped
+from app.api.body import (
+    BodyTooLarge,
+    NotJson,
+    is_json_media_type,
+    parse_json,
+    read_capped,
+    wants_graphql_response_json,
+)
 from app.api.caliper_endpoint import token_accepted
 from app.api.context import Context
+from app.api.persisted_queries import PersistedQueries, PersistedQueryRefused
 from app.api.problems import problem
 from app.api.schema import SCHEMA
 from app.caliper.canonical import dumps
@@ -54,12 +67,50 @@ class LiveFeed:
             await asyncio.wait_for(changed.wait(), timeout=POLL_SECONDS)
 
 
+def api_token_refusal(request: Request, settings: Settings) -> Response | None:
+    """The API token check of /graphql and /metrics, in one place."""
+    if settings.api_tokens and not token_accepted(request, settings.api_tokens):
+        return problem(
+            401, "GraphQL needs `Authorization: Bearer <token>` (COURSEGRAPH_API_TOKENS)"
+        )
+    return None
+
+
+def _persisted_queries(scope: Scope) -> PersistedQueries:
+    return scope["app"].state.persisted_queries
+
+
+class PersistedQueryHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with persisted queries and the allow-list on `subscribe`."""
+
+    async def handle_subscribe(self, message: Any) -> None:
+        payload = message.get("payload")
+        if self.connection_acknowledged and isinstance(payload, dict):
+            persisted = _persisted_queries(self.context.request.scope)
+            try:
+                query = persisted.resolve(payload.get("query"), payload.get("extensions"))
+            except PersistedQueryRefused as refused:
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [refused.error]}
+                )
+                return
+            message = {**message, "payload": {**payload, "query": query}}
+        await super().handle_subscribe(message)
+
+
 class CoursegraphGraphQL(GraphQL):
+    graphql_transport_ws_handler_class = PersistedQueryHandler
+
     def __init__(self, settings: Settings, feed: LiveFeed) -> None:
+        # The legacy protocol has no hook for the allow-list: allow-list mode leaves it out.
+        protocols = (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL)
+        if settings.persisted_queries == "allowlist":
+            protocols = (GRAPHQL_TRANSPORT_WS_PROTOCOL,)
         super().__init__(
             SCHEMA,
             graphql_ide="graphiql" if settings.graphiql else None,
             allowed_origins=settings.cors_origins,
+            subscription_protocols=protocols,
         )
         self.settings = settings
         self.feed = feed
@@ -77,12 +128,33 @@ class CoursegraphGraphQL(GraphQL):
                 except BodyTooLarge:
                     await self._too_large()(scope, receive, send)
                     return
+                try:
+                    body = _resolve_persisted_body(scope, body)
+                except PersistedQueryRefused as refused:
+                    await self._persisted_refusal(request, refused)(scope, receive, send)
+                    return
                 answer = await self._answer_plain_post(request, body)
                 if answer is not None:
                     await answer(scope, receive, send)
                     return
                 receive = _replay(body)  # anything unusual: Strawberry's own view decides
+            elif request.method == "GET" and not self.should_render_graphql_ide(request):
+                try:
+                    scope = _resolve_persisted_params(scope, request)
+                except PersistedQueryRefused as refused:
+                    await self._persisted_refusal(request, refused)(scope, receive, send)
+                    return
         await super().__call__(scope, receive, send)
+
+    def _persisted_refusal(self, request: Request, refused: PersistedQueryRefused) -> Response:
+        """Not found / not supported: 200, as Apollo servers answer and its clients expect
+        (they resend the text); the others are request errors."""
+        graphql_response = wants_graphql_response_json(request.headers.get("accept"))
+        status = 400 if graphql_response and not refused.retryable else 200
+        headers = {"Cache-Control": "private, no-cache, must-revalidate"}
+        media = "application/graphql-response+json" if graphql_response else "application/json"
+        body = self.encode_json({"errors": [refused.error]})
+        return Response(body, status_code=status, media_type=media, headers=headers)
 
     async def _answer_plain_post(self, request: Request, body: bytes) -> Response | None:
         """The common request — one query or mutation as JSON — without the generic
@@ -121,10 +193,9 @@ class CoursegraphGraphQL(GraphQL):
     def _refuse(self, request: Request) -> Response | None:
         if self.settings.graphiql and self.should_render_graphql_ide(request):
             return None  # the page loads without a token; its header editor sends one
-        if self.settings.api_tokens and not token_accepted(request, self.settings.api_tokens):
-            return problem(
-                401, "GraphQL needs `Authorization: Bearer <token>` (COURSEGRAPH_API_TOKENS)"
-            )
+        refusal = api_token_refusal(request, self.settings)
+        if refusal is not None:
+            return refusal
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.settings.max_body_bytes:
             return self._too_large()
@@ -158,6 +229,45 @@ class CoursegraphGraphQL(GraphQL):
 
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)
+
+
+def _resolve_persisted_body(scope: Scope, body: bytes) -> bytes:
+    """The body with each operation's query text filled in from its persisted-query hash
+    (and checked against the allow-list); unchanged when it needs neither."""
+    persisted = _persisted_queries(scope)
+    if not persisted.checks_every_request and b"persistedQuery" not in body:
+        return body
+    try:
+        payload = parse_json(body)
+    except NotJson:
+        return body  # no parser runs it: the GraphQL view answers the parse error
+    operations = payload if isinstance(payload, list) else [payload]
+    changed = False
+    for operation in operations:
+        if not isinstance(operation, dict):
+            continue
+        query = persisted.resolve(operation.get("query"), operation.get("extensions"))
+        if query is not operation.get("query"):
+            operation["query"] = query
+            changed = True
+    return dumps(payload) if changed else body
+
+
+def _resolve_persisted_params(scope: Scope, request: Request) -> Scope:
+    """GET: the same, for `query` and the URL-encoded JSON of `extensions`."""
+    persisted = _persisted_queries(scope)
+    params = request.query_params
+    if not persisted.checks_every_request and "extensions" not in params:
+        return scope
+    try:
+        extensions = orjson.loads(params["extensions"]) if params.get("extensions") else None
+    except orjson.JSONDecodeError:
+        return scope  # the GraphQL view answers the parse error
+    query = persisted.resolve(params.get("query"), extensions)
+    if query is None or query == params.get("query"):
+        return scope
+    items = [(key, value) for key, value in params.multi_items() if key != "query"]
+    return {**scope, "query_string": urlencode([*items, ("query", query)]).encode()}
 
 
 def _replay(body: bytes) -> Receive:

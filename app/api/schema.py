@@ -7,6 +7,7 @@ import strawberry
 from strawberry.extensions import MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
+from app.api.observed_operation import ObservedOperation
 from app.api.query import Query, Subscription
 from app.api.scalars import SCALAR_MAP
 
@@ -20,6 +21,7 @@ def build_schema() -> strawberry.Schema:
             lambda: ParserCache(maxsize=1024),
             lambda: ValidationCache(maxsize=1024),
             lambda: MaxTokensLimiter(max_token_count=20_000),
+            ObservedOperation,
         ],
     )
 
