@@ -13,6 +13,7 @@ from app.settings import Settings
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.request_log import serve_log_config
     from app.startup import check_schema_or_explain
 
     settings = Settings()
@@ -31,6 +32,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        log_config=serve_log_config(),
         access_log=False,
     )
     return 0

@@ -8,6 +8,7 @@ SQL parameters: only what handlers note, and they note counts and names."""
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Iterable
@@ -23,6 +24,29 @@ log = logging.getLogger("coursegraph.requests")
 UNMATCHED = "unmatched"
 # A client names its operations; the log keeps a bounded piece of that name.
 MAX_LOGGED_NAME = 100
+
+
+def serve_log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus the app's loggers on standard error: the request lines as
+    bare JSON, the rest with their level."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["line"] = {"format": "%(message)s"}
+    config["formatters"]["app"] = {"format": "%(levelname)s %(name)s: %(message)s"}
+    for name, formatter in (("request_lines", "line"), ("app", "app")):
+        config["handlers"][name] = {
+            "class": "logging.StreamHandler",
+            "formatter": formatter,
+            "stream": "ext://sys.stderr",
+        }
+    config["loggers"]["coursegraph"] = {"handlers": ["app"], "level": "INFO", "propagate": False}
+    config["loggers"]["coursegraph.requests"] = {
+        "handlers": ["request_lines"],
+        "level": "INFO",
+        "propagate": False,
+    }
+    return config
 
 
 def route_of(scope: Scope) -> str:
