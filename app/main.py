@@ -18,7 +18,7 @@ from app.api.metrics_endpoint import metrics_get
 from app.api.persisted_queries import PersistedQueries, operation_folders, operation_names
 from app.api.problems import json_response, problem
 from app.metrics import Metrics
-from app.request_log import RequestLog
+from app.request_log import RequestLog, route_paths
 from app.runtime import tune_garbage_collector
 from app.settings import Settings
 from store.append import AppendResult
@@ -85,5 +85,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.notify_appended = notify_appended
     app.state.metrics = metrics
+    app.state.route_paths = route_paths(app.routes)
     app.state.persisted_queries = PersistedQueries(settings)
     return app

@@ -140,6 +140,8 @@ class Metrics:
             registry=registry,
         )
         self._engines: dict[str, Any] = {}
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._operation_children: dict[tuple[str, str], tuple[Any, Any]] = {}
         registry.register(_PoolCollector(lambda: self._engines))
 
     # --- hooks ------------------------------------------------------------------------
@@ -160,15 +162,29 @@ class Metrics:
             self.events_rejected.labels(reason_category(item.get("reason", ""))).inc()
 
     def request_finished(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(route, method, str(status)).inc()
-        self.request_seconds.labels(route).observe(seconds)
+        key = (route, method, status)
+        children = self._request_children.get(key)
+        if children is None:  # labels() validates and locks on every call: once per key
+            children = self._request_children[key] = (
+                self.requests.labels(route, method, str(status)),
+                self.request_seconds.labels(route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def operation_finished(
         self, name: str | None, transport: str, seconds: float, error_codes: Iterable[str]
     ) -> None:
         label = self.operation_label(name)
-        self.operations.labels(label, transport).inc()
-        self.operation_seconds.labels(label).observe(seconds)
+        key = (label, transport)
+        children = self._operation_children.get(key)
+        if children is None:
+            children = self._operation_children[key] = (
+                self.operations.labels(label, transport),
+                self.operation_seconds.labels(label),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
         for code in error_codes:
             self.graphql_errors.labels(code if code in _KNOWN_CODES else OTHER).inc()
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from starlette.routing import Match
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.observe import observed, request_id
@@ -49,14 +49,21 @@ def serve_log_config() -> dict[str, Any]:
     return config
 
 
+def route_paths(routes: Iterable[BaseRoute]) -> dict[Any, str]:
+    """Each route's endpoint and its path, for route_of (app.state.route_paths)."""
+    paths = {}
+    for route in routes:
+        endpoint = getattr(route, "endpoint", None) or getattr(route, "app", None)
+        if endpoint is not None:
+            paths[endpoint] = str(getattr(route, "path", UNMATCHED))
+    return paths
+
+
 def route_of(scope: Scope) -> str:
-    """The path of the route that serves this request (bounded, unlike the path itself)."""
-    app = scope.get("app")
-    for route in getattr(app, "routes", ()):
-        match, _ = route.matches(scope)
-        if match is not Match.NONE:
-            return str(route.path)
-    return UNMATCHED
+    """The path of the route that served this request (bounded, unlike the path itself):
+    the router leaves the endpoint it picked in the scope."""
+    paths = getattr(getattr(scope.get("app"), "state", None), "route_paths", {})
+    return paths.get(scope.get("endpoint"), UNMATCHED)
 
 
 def write_line(line: dict[str, Any]) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import Any
-from urllib.parse import urlencode
 
 import orjson
 from starlette.requests import Request
@@ -14,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -138,13 +138,30 @@ class CoursegraphGraphQL(GraphQL):
                     await answer(scope, receive, send)
                     return
                 receive = _replay(body)  # anything unusual: Strawberry's own view decides
-            elif request.method == "GET" and not self.should_render_graphql_ide(request):
-                try:
-                    scope = _resolve_persisted_params(scope, request)
-                except PersistedQueryRefused as refused:
-                    await self._persisted_refusal(request, refused)(scope, receive, send)
-                    return
+            try:
+                await super().__call__(scope, receive, send)
+            except PersistedQueryRefused as refused:  # raised before anything was sent
+                await self._persisted_refusal(request, refused)(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: Any,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: Any,
+        sub_response: Response,
+    ) -> Any:
+        """Strawberry's own path (GET, batches, other body shapes): the same persisted-query
+        step as the fast path, on what its parser read."""
+        persisted = _persisted_queries(request.scope)
+        for operation in request_data if isinstance(request_data, list) else [request_data]:
+            operation.query = persisted.resolve(operation.query, operation.extensions)
+        return await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
 
     def _persisted_refusal(self, request: Request, refused: PersistedQueryRefused) -> Response:
         """Not found / not supported: 200, as Apollo servers answer and its clients expect
@@ -251,23 +268,6 @@ def _resolve_persisted_body(scope: Scope, body: bytes) -> bytes:
             operation["query"] = query
             changed = True
     return dumps(payload) if changed else body
-
-
-def _resolve_persisted_params(scope: Scope, request: Request) -> Scope:
-    """GET: the same, for `query` and the URL-encoded JSON of `extensions`."""
-    persisted = _persisted_queries(scope)
-    params = request.query_params
-    if not persisted.checks_every_request and "extensions" not in params:
-        return scope
-    try:
-        extensions = orjson.loads(params["extensions"]) if params.get("extensions") else None
-    except orjson.JSONDecodeError:
-        return scope  # the GraphQL view answers the parse error
-    query = persisted.resolve(params.get("query"), extensions)
-    if query is None or query == params.get("query"):
-        return scope
-    items = [(key, value) for key, value in params.multi_items() if key != "query"]
-    return {**scope, "query_string": urlencode([*items, ("query", query)]).encode()}
 
 
 def _replay(body: bytes) -> Receive:
