@@ -76,7 +76,9 @@ def send_graphql_traffic(server: LiveServer) -> None:
 def test_metrics_count_the_traffic_exactly(database_url: str) -> None:
     settings = make_settings(database_url, api_tokens=(API_TOKEN,))
     with LiveServer(settings) as server:
-        assert httpx.get(f"{server.url}/metrics").status_code == 401
+        refused = httpx.get(f"{server.url}/metrics")
+        assert refused.status_code == 401
+        assert "/metrics needs `Authorization: Bearer" in refused.json()["detail"]
         send_caliper_traffic(server)
         send_graphql_traffic(server)
         samples = scrape(server)

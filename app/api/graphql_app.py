@@ -70,8 +70,9 @@ class LiveFeed:
 def api_token_refusal(request: Request, settings: Settings) -> Response | None:
     """The API token check of /graphql and /metrics, in one place."""
     if settings.api_tokens and not token_accepted(request, settings.api_tokens):
+        what = "GraphQL" if request.url.path.startswith("/graphql") else request.url.path
         return problem(
-            401, "GraphQL needs `Authorization: Bearer <token>` (COURSEGRAPH_API_TOKENS)"
+            401, f"{what} needs `Authorization: Bearer <token>` (COURSEGRAPH_API_TOKENS)"
         )
     return None
 

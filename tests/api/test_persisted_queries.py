@@ -345,3 +345,19 @@ async def test_the_allowlist_and_persisted_hashes_apply_over_the_websocket(
     assert unknown["type"] == "error"
     assert codes({"errors": unknown["payload"]}) == ["PERSISTED_QUERY_NOT_FOUND"]
     assert known == {"id": "1", "type": "next", "payload": {"data": {"events": {"totalCount": 0}}}}
+
+
+async def test_allowlist_mode_does_not_offer_the_legacy_websocket_protocol(sqlite_url: str) -> None:
+    """The legacy graphql-ws protocol has no hook for the allow-list, so it is not offered."""
+    with LiveServer(make_settings(sqlite_url, persisted_queries="allowlist")) as server:
+        url = f"ws://127.0.0.1:{server.port}/graphql"
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            async with websockets.connect(url, subprotocols=["graphql-ws"]) as socket:  # type: ignore[list-item]
+                await socket.send(json.dumps({"type": "connection_init", "payload": {}}))
+                await socket.recv()
+
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (
+        4406,
+        "Subprotocol not acceptable",
+    )
