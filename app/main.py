@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from app.api.caliper_endpoint import caliper_get, caliper_post
 from app.api.metrics_endpoint import metrics_get
-from app.api.persisted_queries import PersistedQueries, operation_folders, operation_names
+from app.api.persisted_queries import PersistedQueries
 from app.api.problems import json_response, problem
 from app.metrics import Metrics
 from app.request_log import RequestLog, route_paths
@@ -59,7 +59,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         feed.notify(result)
         metrics.appended(result)
 
-    metrics = Metrics(operation_names(operation_folders(settings)))
+    persisted_queries = PersistedQueries(settings)
+    metrics = Metrics(persisted_queries.allowed.operation_names)
     middleware = [Middleware(RequestLog)]
     if settings.cors_origins:
         middleware.append(
@@ -86,5 +87,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.notify_appended = notify_appended
     app.state.metrics = metrics
     app.state.route_paths = route_paths(app.routes)
-    app.state.persisted_queries = PersistedQueries(settings)
+    app.state.persisted_queries = persisted_queries
     return app

@@ -25,6 +25,7 @@ from app.api.errors import ErrorCode
 from app.settings import REPO_ROOT, Settings
 from graphql import (
     REMOVE,
+    DocumentNode,
     FieldNode,
     GraphQLError,
     OperationDefinitionNode,
@@ -68,46 +69,49 @@ class _WithoutTypename(Visitor):
         return None
 
 
+def _canonical(document: DocumentNode) -> str:
+    return print_ast(visit(document, _WithoutTypename()))
+
+
 def canonical_form(text: str) -> str | None:
     """One printing of the document that ignores layout, comments and `__typename`; None
     when the text does not parse."""
     try:
-        document = parse(text)
+        return _canonical(parse(text))
     except GraphQLError:
         return None
-    return print_ast(visit(document, _WithoutTypename()))
 
 
 @dataclass(frozen=True)
 class AllowList:
-    """The documents that may run in allow-list mode: by the hash of a file's text or of
-    its canonical print, and by their canonical form for texts printed otherwise."""
+    """The operation files: what allow-list mode runs — by the hash of a file's text or of
+    its print, and by canonical form for texts printed otherwise — and their names."""
 
     texts_by_hash: dict[str, str]
     canonical_forms: frozenset[str]
+    operation_names: frozenset[str]
 
 
-def allow_list(folders: list[Path]) -> AllowList:
+def read_operation_files(folders: list[Path]) -> AllowList:
     texts_by_hash: dict[str, str] = {}
     canonical_forms: set[str] = set()
+    names: set[str] = set()
     for folder in folders:
         for path in sorted(folder.glob("*.graphql")):
             text = path.read_text(encoding="utf-8")
-            for form in (text, print_ast(parse(text))):
+            try:
+                document = parse(text)
+            except GraphQLError as error:
+                raise ValueError(f"{path} is not a GraphQL document: {error.message}") from None
+            for form in (text, print_ast(document)):
                 texts_by_hash[sha256_hex(form)] = form
-            canonical_forms.add(print_ast(visit(parse(text), _WithoutTypename())))
-    return AllowList(texts_by_hash, frozenset(canonical_forms))
-
-
-def operation_names(folders: list[Path]) -> frozenset[str]:
-    """The names of the operations these folders hold (metrics label them by name)."""
-    names: set[str] = set()
-    for folder in folders:
-        for path in folder.glob("*.graphql"):
-            for definition in parse(path.read_text(encoding="utf-8")).definitions:
-                if isinstance(definition, OperationDefinitionNode) and definition.name:
-                    names.add(definition.name.value)
-    return frozenset(names)
+            canonical_forms.add(_canonical(document))
+            names.update(
+                definition.name.value
+                for definition in document.definitions
+                if isinstance(definition, OperationDefinitionNode) and definition.name
+            )
+    return AllowList(texts_by_hash, frozenset(canonical_forms), frozenset(names))
 
 
 def operation_folders(settings: Settings) -> list[Path]:
@@ -132,7 +136,7 @@ class PersistedQueries:
         folder = settings.persisted_queries_dir
         if folder is not None and not folder.is_dir():
             raise ValueError(f"COURSEGRAPH_PERSISTED_QUERIES_DIR is not a folder: {folder}")
-        self.allowed = allow_list(operation_folders(settings))
+        self.allowed = read_operation_files(operation_folders(settings))
         # In allow-list mode only texts found allowed are kept.
         self._kept: OrderedDict[str, _Kept] = OrderedDict()
         self.kept_bytes = 0

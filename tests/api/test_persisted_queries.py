@@ -314,6 +314,14 @@ def test_a_missing_allowlist_folder_stops_the_app_with_the_setting_named(
         create_app(make_settings(sqlite_url, persisted_queries_dir=tmp_path / "absent"))
 
 
+def test_an_unreadable_operation_file_stops_the_app_naming_the_file(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / "Broken.graphql").write_text("query Broken { courses { ")
+    with pytest.raises(ValueError, match=r"Broken\.graphql is not a GraphQL document"):
+        create_app(make_settings(sqlite_url, persisted_queries_dir=tmp_path))
+
+
 # --- over the WebSocket ----------------------------------------------------------------
 
 
