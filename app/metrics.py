@@ -104,7 +104,7 @@ class Metrics:
         )
         self.request_seconds = Histogram(
             "coursegraph_http_request_duration_seconds",
-            "HTTP request (WebSocket connection) duration by route",
+            "HTTP request duration by route",
             ["route"],
             buckets=LATENCY_BUCKETS,
             registry=registry,
@@ -117,7 +117,7 @@ class Metrics:
         )
         self.operation_seconds = Histogram(
             "coursegraph_graphql_operation_duration_seconds",
-            "GraphQL operation duration by name (subscriptions: their lifetime)",
+            "GraphQL query and mutation duration by name",
             ["operation"],
             buckets=LATENCY_BUCKETS,
             registry=registry,
@@ -161,7 +161,8 @@ class Metrics:
         for item in result.rejected:
             self.events_rejected.labels(reason_category(item.get("reason", ""))).inc()
 
-    def request_finished(self, route: str, method: str, status: int, seconds: float) -> None:
+    def request_finished(self, route: str, method: str, status: int, seconds: float | None) -> None:
+        """`seconds` None: counted, but a long-lived connection is no latency sample."""
         key = (route, method, status)
         children = self._request_children.get(key)
         if children is None:  # labels() validates and locks on every call: once per key
@@ -170,11 +171,17 @@ class Metrics:
                 self.request_seconds.labels(route),
             )
         children[0].inc()
-        children[1].observe(seconds)
+        if seconds is not None:
+            children[1].observe(seconds)
 
     def operation_finished(
-        self, name: str | None, transport: str, seconds: float, error_codes: Iterable[str]
+        self,
+        name: str | None,
+        transport: str,
+        seconds: float | None,
+        error_codes: Iterable[str],
     ) -> None:
+        """`seconds` None: counted, but a subscription's lifetime is no latency sample."""
         label = self.operation_label(name)
         key = (label, transport)
         children = self._operation_children.get(key)
@@ -184,7 +191,8 @@ class Metrics:
                 self.operation_seconds.labels(label),
             )
         children[0].inc()
-        children[1].observe(seconds)
+        if seconds is not None:
+            children[1].observe(seconds)
         for code in error_codes:
             self.graphql_errors.labels(code if code in _KNOWN_CODES else OTHER).inc()
 

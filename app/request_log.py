@@ -77,6 +77,7 @@ def report_operation(
     seconds: float,
     error_codes: Iterable[str],
     transport: str,
+    subscription: bool = False,
 ) -> None:
     """A GraphQL operation ended. Over HTTP it is part of its request's line; over a
     WebSocket it gets its own line."""
@@ -84,7 +85,7 @@ def report_operation(
     app = scope.get("app")
     metrics = getattr(getattr(app, "state", None), "metrics", None)
     if metrics is not None:
-        metrics.operation_finished(name, transport, seconds, codes)
+        metrics.operation_finished(name, transport, None if subscription else seconds, codes)
     if transport == "websocket":
         write_line(
             {
@@ -138,7 +139,8 @@ class RequestLog:
         facts = observed(scope)
         metrics = getattr(scope["app"].state, "metrics", None)
         if metrics is not None:
-            metrics.request_finished(route, method, status, seconds)
+            latency = seconds if scope["type"] == "http" else None
+            metrics.request_finished(route, method, status, latency)
         operation = facts.pop("operation", None)
         line: dict[str, Any] = {
             "requestId": identifier,

@@ -177,6 +177,11 @@ async def test_live_subscriptions_are_counted_while_they_run(sqlite_url: str) ->
         )
         == 3
     )
+    # Long-lived connections and subscriptions are counted, not taken as latency samples.
+    latency = "coursegraph_http_request_duration_seconds_count"
+    assert value(after_all_closed, latency, route="/graphql") == 0
+    lifetime = "coursegraph_graphql_operation_duration_seconds_count"
+    assert value(after_all_closed, lifetime, operation="other") == 0
 
 
 def test_delivery_delays_and_operation_names_stay_bounded() -> None:

@@ -55,7 +55,14 @@ class ObservedOperation(SchemaExtension):
         transport = "websocket" if scope["type"] == "websocket" else "http"
         if transport == "http":
             note(scope, operation=name, errorCodes=sorted(set(codes)))
-        report_operation(scope, name=name, seconds=seconds, error_codes=codes, transport=transport)
+        report_operation(
+            scope,
+            name=name,
+            seconds=seconds,
+            error_codes=codes,
+            transport=transport,
+            subscription=self._subscription_counted,
+        )
 
 
 def _scope_of(context: Any) -> dict[str, Any] | None:
