@@ -78,7 +78,8 @@ def test_metrics_count_the_traffic_exactly(database_url: str) -> None:
     with LiveServer(settings) as server:
         refused = httpx.get(f"{server.url}/metrics")
         assert refused.status_code == 401
-        assert "/metrics needs `Authorization: Bearer" in refused.json()["detail"]
+        assert "`Authorization: Bearer <token>`" in refused.json()["detail"]
+        assert "COURSEGRAPH_API_TOKENS" in refused.json()["detail"]
         send_caliper_traffic(server)
         send_graphql_traffic(server)
         samples = scrape(server)

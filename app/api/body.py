@@ -66,4 +66,7 @@ def wants_graphql_response_json(accept: str | None) -> bool:
                     quality = 0.0
         qualities[media.lower()] = max(quality, qualities.get(media.lower(), 0.0))
     found = qualities.get("application/graphql-response+json", 0.0)
-    return found > 0 and found >= qualities.get("application/json", 0.0)
+    plain = qualities.get(
+        "application/json", qualities.get("application/*", qualities.get("*/*", 0.0))
+    )
+    return found > 0 and found >= plain

@@ -259,16 +259,8 @@ def _resolve_persisted_body(scope: Scope, body: bytes) -> bytes:
         payload = parse_json(body)
     except NotJson:
         return body  # no parser runs it: the GraphQL view answers the parse error
-    operations = payload if isinstance(payload, list) else [payload]
-    changed = False
-    for operation in operations:
-        if not isinstance(operation, dict):
-            continue
-        query = persisted.resolve(operation.get("query"), operation.get("extensions"))
-        if query is not operation.get("query"):
-            operation["query"] = query
-            changed = True
-    return dumps(payload) if changed else body
+    resolved = persisted.resolve_payload(payload)
+    return body if resolved is payload else dumps(resolved)
 
 
 def _replay(body: bytes) -> Receive:

@@ -176,6 +176,18 @@ class PersistedQueries:
             self._keep(wanted, query)
         return query
 
+    def resolve_payload(self, payload: Any) -> Any:
+        """A request's JSON (one operation, or a batch) with each `query` resolved: the
+        same object when nothing changed, else a copy. Raises PersistedQueryRefused."""
+        if isinstance(payload, list):
+            resolved = [self.resolve_payload(operation) for operation in payload]
+            changed = any(new is not old for new, old in zip(resolved, payload, strict=True))
+            return resolved if changed else payload
+        if not isinstance(payload, dict):
+            return payload
+        query = self.resolve(payload.get("query"), payload.get("extensions"))
+        return payload if query is payload.get("query") else {**payload, "query": query}
+
     def _text_for(self, wanted: str) -> str:
         found = self.allowed.texts_by_hash.get(wanted)
         if found is not None:
