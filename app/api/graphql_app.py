@@ -95,7 +95,8 @@ class PersistedQueryHandler(BaseGraphQLTransportWSHandler[Context, None]):
                     {"id": message["id"], "type": "error", "payload": [refused.error]}
                 )
                 return
-            message = {**message, "payload": {**payload, "query": query}}
+            if query is not payload.get("query"):
+                message = {**message, "payload": {**payload, "query": query}}
         await super().handle_subscribe(message)
 
 
