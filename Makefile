@@ -12,8 +12,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# GraphiQL's JavaScript and CSS, from the npm registry, so the explorer works offline
-# (and, as devDependencies, the graphql-ws client that a test runs under node).
+# GraphiQL's JavaScript and CSS, from the npm registry, so the explorer works offline (and,
+# as devDependencies, the JavaScript clients the tests drive: graphql-ws, Apollo Client).
 # `npm ci` installs exactly package-lock.json; it runs again only when package.json or the
 # lock changed since (npm keeps its own copy of the lock in node_modules/). Without npm, or
 # when the registry is out of reach, GraphiQL still opens: its page loads the same files

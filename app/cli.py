@@ -45,6 +45,7 @@ def _anonymous_refusal(args: argparse.Namespace, settings: Settings) -> str | No
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.request_log import serve_log_config
     from app.startup import check_schema_or_explain
 
     settings = Settings()
@@ -67,6 +68,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        log_config=serve_log_config(),
         access_log=False,
         # Frames past the body cap are refused by uvicorn itself; the app checks too.
         ws_max_size=settings.max_body_bytes,

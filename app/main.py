@@ -14,6 +14,10 @@ from starlette.routing import Route
 from app.api.caliper_endpoint import caliper_get, caliper_post
 from app.api.health import healthz
 from app.api.hosts import HostAllowList
+from app.api.metrics_endpoint import metrics_get
+from app.api.persisted_queries import PersistedQueries
+from app.metrics import Metrics
+from app.request_log import RequestLog, route_paths
 from app.runtime import tune_garbage_collector
 from app.settings import Settings
 from store.append import AppendResult
@@ -36,6 +40,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         store = create_store(settings.database_url)
         await prepare_schema(store)
         app.state.store = store
+        app.state.metrics.watch_store(store)
         await feed.start(store)
         try:
             yield
@@ -46,9 +51,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def notify_appended(result: AppendResult) -> None:
         if result.last_position is not None:
             feed.appended(result.last_position)
+        metrics.appended(result)
 
-    # Outermost: a foreign Host is refused before anything else reads the request.
-    middleware = [Middleware(HostAllowList, allowed=settings.effective_allowed_hosts)]
+    persisted_queries = PersistedQueries(settings)
+    metrics = Metrics(persisted_queries.allowed.operation_names)
+    feed.delivery_listeners.append(metrics.delivered)
+    # Outermost the request log, so refused requests are logged too; then a foreign Host is
+    # refused before anything else reads the request.
+    middleware = [
+        Middleware(RequestLog),
+        Middleware(HostAllowList, allowed=settings.effective_allowed_hosts),
+    ]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -64,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/caliper", caliper_post, methods=["POST"]),
             Route("/caliper", caliper_get, methods=["GET"]),
+            Route("/metrics", metrics_get, methods=["GET"]),
             *graphql_routes(settings, feed),
         ],
         middleware=middleware,
@@ -72,4 +86,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.feed = feed  # one per worker: its subscriptions, counters for /metrics
     app.state.notify_appended = notify_appended
+    app.state.metrics = metrics
+    app.state.route_paths = route_paths(app.routes)
+    app.state.persisted_queries = persisted_queries
     return app

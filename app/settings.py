@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -84,6 +84,13 @@ class Settings(BaseSettings):
     live_subscriptions_per_worker: int = Field(default=10_000, ge=1)
     live_queue_events: int = Field(default=1_000, ge=1)
     live_poll_seconds: float = Field(default=2.0, gt=0)
+    # Automatic persisted queries (Apollo's protocol); "allowlist" runs only the documents
+    # of graphql/operations/ and of persisted_queries_dir; "off" answers
+    # PersistedQueryNotSupported so clients stop sending hashes.
+    persisted_queries: Literal["automatic", "allowlist", "off"] = "automatic"
+    persisted_queries_dir: Path | None = None
+    # Query texts kept per worker for automatic persisted queries (least recently used go).
+    persisted_queries_max_bytes: int = 4_194_304
 
     @field_validator(
         "max_body_bytes",

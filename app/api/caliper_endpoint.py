@@ -19,6 +19,7 @@ from app.api.body import (
 from app.api.problems import json_response, problem
 from app.caliper.model import ShapeError, UnsupportedVersion
 from app.caliper.reader import SUPPORTED_DATA_VERSIONS, check_data_version, read_body
+from app.observe import note
 from app.settings import Settings
 from store.append import append_batch
 from store.db import Store
@@ -91,6 +92,14 @@ async def caliper_post(request: Request) -> Response:
     except Exception:  # the transaction rolled back: nothing of this request is stored
         log.exception("append failed")
         return problem(503, "the store could not take this request; nothing was stored, retry it")
+    note(
+        request.scope,
+        appended=result.appended,
+        duplicates=result.duplicates,
+        conflicts=result.conflicts,
+        rejected=len(result.rejected),
+        entities=result.entities,
+    )
     await request.app.state.notify_appended(result)
     return json_response(result.answer())
 

@@ -20,15 +20,19 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
 from strawberry.types.graphql import OperationType
 
 from app.api.auth import api_token_refusal, websocket_token_accepted
 from app.api.body import BodyTooLarge, BodyTooSlow, is_json_media_type, read_capped
 from app.api.context import Context
 from app.api.errors import too_complex
-from app.api.graphql_http import graphql_response
+from app.api.graphql_http import graphql_response, response_media_type
 from app.api.live import LiveFeed, subscription_over_http
 from app.api.masking import coded, report
+from app.api.persisted_queries import PersistedQueries, PersistedQueryRefused
 from app.api.problems import problem
 from app.api.query_cache import QueryCache
 from app.api.schema import schema_for
@@ -51,8 +55,32 @@ class TextFrameWebSocketAdapter(ASGIWebSocketAdapter):
             raise WebSocketDisconnected from exc
 
 
+def _persisted_queries(scope: Scope) -> PersistedQueries:
+    return scope["app"].state.persisted_queries
+
+
+class PersistedQueryHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with persisted queries and the allow-list on `subscribe`."""
+
+    async def handle_subscribe(self, message: Any) -> None:
+        payload = message.get("payload")
+        if self.connection_acknowledged and isinstance(payload, dict):
+            persisted = _persisted_queries(self.context.request.scope)
+            try:
+                query = persisted.resolve(payload.get("query"), payload.get("extensions"))
+            except PersistedQueryRefused as refused:
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [refused.error]}
+                )
+                return
+            if query is not payload.get("query"):
+                message = {**message, "payload": {**payload, "query": query}}
+        await super().handle_subscribe(message)
+
+
 class CoursegraphGraphQL(GraphQL):
     websocket_adapter_class = TextFrameWebSocketAdapter  # type: ignore[assignment]
+    graphql_transport_ws_handler_class = PersistedQueryHandler
 
     def __init__(self, settings: Settings, feed: LiveFeed) -> None:
         super().__init__(
@@ -113,7 +141,24 @@ class CoursegraphGraphQL(GraphQL):
             payload, problem_response = _payload_from_body(request, body)
         if problem_response is not None:
             return problem_response
+        try:
+            payload = _persisted_queries(request.scope).resolve_payload(payload)
+        except PersistedQueryRefused as refused:
+            return self._persisted_refusal(request, refused)
+        payload, problem_response = _checked_payload(payload)
+        if problem_response is not None:
+            return problem_response
         return await self._execute(request, payload)
+
+    def _persisted_refusal(self, request: Request, refused: PersistedQueryRefused) -> Response:
+        """Not found / not supported: 200, as Apollo servers answer and its clients expect
+        (they resend the text); the others are request errors."""
+        media = response_media_type(request.headers.get("accept"))
+        graphql_response_json = media.startswith("application/graphql-response+json")
+        status = 400 if graphql_response_json and not refused.retryable else 200
+        headers = {"Cache-Control": "private, no-cache, must-revalidate"}
+        body = self.encode_json({"errors": [refused.error]})
+        return Response(body, status_code=status, media_type=media, headers=headers)
 
     async def _execute(self, request: Request, payload: dict[str, Any]) -> Response:
         context = await self.get_context(request, None)
@@ -209,7 +254,7 @@ class CoursegraphGraphQL(GraphQL):
         return orjson.loads(data)
 
 
-def _payload_from_body(request: Request, body: bytes) -> tuple[dict[str, Any], Response | None]:
+def _payload_from_body(request: Request, body: bytes) -> tuple[Any, Response | None]:
     if not is_json_media_type(request.headers.get("content-type")):
         found = request.headers.get("content-type") or "none"
         return {}, problem(415, f"send Content-Type: application/json (found: {found})")
@@ -217,10 +262,10 @@ def _payload_from_body(request: Request, body: bytes) -> tuple[dict[str, Any], R
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
         return {}, problem(400, "the body is not valid JSON")
-    return _checked_payload(payload)
+    return payload, None
 
 
-def _payload_from_query_string(request: Request) -> tuple[dict[str, Any], Response | None]:
+def _payload_from_query_string(request: Request) -> tuple[Any, Response | None]:
     params = request.query_params
     payload: dict[str, Any] = {
         "query": params.get("query"),
@@ -232,7 +277,7 @@ def _payload_from_query_string(request: Request) -> tuple[dict[str, Any], Respon
                 payload[name] = orjson.loads(params[name])
             except orjson.JSONDecodeError:
                 return {}, problem(400, f"`{name}` is not valid JSON")
-    return _checked_payload(payload)
+    return payload, None
 
 
 def _checked_payload(payload: Any) -> tuple[dict[str, Any], Response | None]:

@@ -13,6 +13,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from app.api.errors import ErrorCode
 from app.api.extensions import GuardedOperation
+from app.api.observed_operation import ObservedOperation
 from app.api.query import Query, Subscription
 from app.api.scalars import SCALAR_MAP
 from app.api.unreadable import UnreadableEntities
@@ -41,6 +42,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     extensions: list[type[SchemaExtension] | Any] = [
         GuardedOperation,
         UnreadableEntities,
+        ObservedOperation,
     ]
     if not introspection:
         extensions.append(lambda: AddValidationRules([NoIntrospection]))

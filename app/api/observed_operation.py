@@ -1,0 +1,71 @@
+"""A schema extension that reports each GraphQL operation when it ends: its name and the
+codes of its errors go to its request's log line (HTTP) or a line of its own (WebSocket),
+and to the metrics; open subscriptions are counted while they run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
+
+from app.observe import note
+from app.request_log import report_operation
+
+UNCODED = "none"
+
+
+def _metrics(scope: dict[str, Any]) -> Any:
+    return getattr(getattr(scope.get("app"), "state", None), "metrics", None)
+
+
+class ObservedOperation(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        started = time.perf_counter()
+        self._subscription_counted = False
+        try:
+            yield
+        finally:
+            self._finish(time.perf_counter() - started)
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        scope = _scope_of(context.context)
+        if scope is not None and context.operation_type is OperationType.SUBSCRIPTION:
+            metrics = _metrics(scope)
+            if metrics is not None:
+                metrics.subscription_opened()
+                self._subscription_counted = True
+        yield
+
+    def _finish(self, seconds: float) -> None:
+        context = self.execution_context
+        scope = _scope_of(context.context)
+        if scope is None:
+            return
+        if self._subscription_counted:
+            _metrics(scope).subscription_closed()
+        codes = [
+            str((error.extensions or {}).get("code") or UNCODED)
+            for error in context.pre_execution_errors or ()
+        ]
+        name = context.operation_name
+        transport = "websocket" if scope["type"] == "websocket" else "http"
+        if transport == "http":
+            note(scope, operation=name, errorCodes=sorted(set(codes)))
+        report_operation(
+            scope,
+            name=name,
+            seconds=seconds,
+            error_codes=codes,
+            transport=transport,
+            subscription=self._subscription_counted,
+        )
+
+
+def _scope_of(context: Any) -> dict[str, Any] | None:
+    request = getattr(context, "request", None)
+    scope = getattr(request, "scope", None)
+    return scope if isinstance(scope, dict) else None
