@@ -353,3 +353,188 @@ async def page_rejected(
             StoredRejectedItem(row[0], row[1], row[2], row[3], loads_stored(row[4]))
             for row in await connection.execute(statement)
         ]
+
+
+# --- course analytics: aggregates over one course's events -----------------------------
+
+# An event's actor is a person when the index holds a `person` row for the actor at the
+# event's position (the reader writes one for Person actors only): a primary-key lookup.
+_PERSON_ACTOR = (
+    "LEFT JOIN event_entities p ON p.kind = 'person' AND p.entity_key = e.actor_id "
+    "AND p.event_time = e.event_time AND p.position = e.position"
+)
+# A far-past origin keeps every (time - origin) positive, so integer division floors.
+_DAY_MS = 86_400_000
+
+
+def _as_of_clause(as_of_ms: int | None) -> str:
+    return "" if as_of_ms is None else " AND e.event_time <= :as_of"
+
+
+@dataclass(frozen=True, slots=True)
+class CourseSpan:
+    """The course's newest position (the cache stamp) and its first and last eventTime."""
+
+    last_position: int
+    first_event_ms: int | None
+    last_event_ms: int | None
+
+
+async def course_span(store: Store, course_id: str, as_of_ms: int | None = None) -> CourseSpan:
+    statement = text(
+        "SELECT max(e.position), min(e.event_time), max(e.event_time) FROM events e "
+        "WHERE e.course_id = :course" + _as_of_clause(as_of_ms)
+    )
+    async with store.reader.connect() as connection:
+        row = (await connection.execute(statement, {"course": course_id, "as_of": as_of_ms})).one()
+    return CourseSpan(int(row[0] or 0), row[1], row[2])
+
+
+@dataclass(frozen=True, slots=True)
+class BucketCount:
+    bucket: int  # (eventTime - origin) // width
+    events: int
+    active_users: int  # distinct Person actors
+
+
+async def course_activity(
+    store: Store,
+    course_id: str,
+    *,
+    origin_ms: int,
+    width_ms: int,
+    since_ms: int,
+    until_ms: int,
+    as_of_ms: int | None = None,
+) -> list[BucketCount]:
+    """Events and distinct Person actors per bucket, for eventTime in [since, until]."""
+    statement = text(
+        "SELECT (e.event_time - :origin) / :width AS bucket, count(*), "
+        "count(DISTINCT p.entity_key) "
+        f"FROM events e {_PERSON_ACTOR} "
+        "WHERE e.course_id = :course AND e.event_time >= :since AND e.event_time <= :until"
+        + _as_of_clause(as_of_ms)
+        + " GROUP BY 1 ORDER BY 1"
+    )
+    values = {
+        "course": course_id,
+        "origin": origin_ms,
+        "width": width_ms,
+        "since": since_ms,
+        "until": until_ms,
+        "as_of": as_of_ms,
+    }
+    async with store.reader.connect() as connection:
+        rows = await connection.execute(statement, values)
+        return [BucketCount(int(b), int(n), int(u)) for b, n, u in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantCounts:
+    person_id: str
+    first_event_ms: int
+    last_event_ms: int
+    event_count: int
+    active_days: int
+
+
+async def course_participant_counts(
+    store: Store, course_id: str, as_of_ms: int | None = None, *, day_origin_ms: int
+) -> list[ParticipantCounts]:
+    """Per Person actor of the course's events: first, last, count, distinct UTC days."""
+    statement = text(
+        "SELECT p.entity_key, min(e.event_time), max(e.event_time), count(*), "
+        "count(DISTINCT (e.event_time - :origin) / :day) "
+        f"FROM events e {_PERSON_ACTOR} "
+        "WHERE e.course_id = :course AND p.entity_key IS NOT NULL"
+        + _as_of_clause(as_of_ms)
+        + " GROUP BY p.entity_key"
+    )
+    values = {"course": course_id, "origin": day_origin_ms, "day": _DAY_MS, "as_of": as_of_ms}
+    async with store.reader.connect() as connection:
+        rows = await connection.execute(statement, values)
+        return [ParticipantCounts(k, int(f), int(la), int(n), int(d)) for k, f, la, n, d in rows]
+
+
+async def newest_course_events_naming_people(
+    store: Store,
+    course_id: str,
+    as_of_ms: int | None = None,
+    *,
+    per_person: int,
+    people: Sequence[str] | None = None,
+) -> dict[str, list[StoredEvent]]:
+    """Per person the index names in the course's events (actor, member, assignee…), their
+    `per_person` newest such events, newest first (all of them when per_person is 0)."""
+    person_filter = ""
+    values: dict[str, Any] = {"course": course_id, "as_of": as_of_ms, "keep": per_person}
+    if people is not None:
+        names = [f"person_{i}" for i in range(len(people))]
+        person_filter = f" AND p.entity_key IN ({', '.join(':' + n for n in names)})"
+        values.update(zip(names, people, strict=True))
+        if not people:
+            return {}
+    ranked = text(
+        "SELECT person, position FROM (SELECT p.entity_key AS person, e.position AS position, "
+        "row_number() OVER (PARTITION BY p.entity_key "
+        "ORDER BY e.event_time DESC, e.position DESC) AS newness "
+        "FROM events e JOIN event_entities p ON p.kind = 'person' AND p.position = e.position "
+        "WHERE e.course_id = :course"
+        + _as_of_clause(as_of_ms)
+        + person_filter
+        + ") ranked"
+        + (" WHERE newness <= :keep" if per_person else "")
+    )
+    found: dict[str, list[StoredEvent]] = defaultdict(list)
+    async with store.reader.connect() as connection:
+        wanted: dict[int, list[str]] = defaultdict(list)
+        for person, position in await connection.execute(ranked, values):
+            wanted[int(position)].append(person)
+        for part in _chunks(list(wanted)):
+            result = await connection.execute(
+                select(*_EVENT_COLUMNS).where(EVENTS.c.position.in_(part))
+            )
+            for row in result:
+                event = _event(row)
+                for person in wanted[event.position]:
+                    found[person].append(event)
+    for events in found.values():
+        events.sort(key=lambda e: (e.event_time_ms, e.position), reverse=True)
+    return found
+
+
+VIEW_ACTIONS = ("Viewed", "NavigatedTo")
+
+
+@dataclass(frozen=True, slots=True)
+class ViewCounts:
+    views: int
+    unique_viewers: int
+    last_viewed_ms: int | None
+
+
+async def view_counts(
+    store: Store, object_ids: Sequence[str], as_of_ms: int | None = None
+) -> dict[str, ViewCounts]:
+    """Viewed / NavigatedTo events per object: count, distinct actors, newest eventTime."""
+    found: dict[str, ViewCounts] = {}
+    unique = list(dict.fromkeys(object_ids))
+    async with store.reader.connect() as connection:
+        for chunk in _chunks(unique):
+            if not chunk:
+                continue
+            query = (
+                select(
+                    EVENTS.c.object_id,
+                    func.count(),
+                    func.count(EVENTS.c.actor_id.distinct()),
+                    func.max(EVENTS.c.event_time),
+                )
+                .where(EVENTS.c.object_id.in_(chunk), EVENTS.c.action.in_(VIEW_ACTIONS))
+                .group_by(EVENTS.c.object_id)
+            )
+            if as_of_ms is not None:
+                query = query.where(EVENTS.c.event_time <= as_of_ms)
+            for object_id, views, viewers, last in await connection.execute(query):
+                found[object_id] = ViewCounts(int(views), int(viewers), last)
+    return found

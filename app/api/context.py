@@ -120,12 +120,16 @@ class StampedCache:
 # Folded entity lists of whole courses, and course / person states.
 FOLD_CACHE = StampedCache(64)
 STATE_CACHE = StampedCache(50_000)
+# Course analytics (activity points, participants' counts and roles), stamped with the
+# course's newest position.
+ANALYTICS_CACHE = StampedCache(256)
 
 
 def forget_cached_state() -> None:
-    """Empty both caches (tests that count statements start from nothing)."""
+    """Empty every cache (tests that count statements start from nothing)."""
     FOLD_CACHE.clear()
     STATE_CACHE.clear()
+    ANALYTICS_CACHE.clear()
 
 
 @dataclass
@@ -136,6 +140,10 @@ class Context:
     request: Any = None
     connection_params: dict[str, Any] | None = None
     loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
+
+    @property
+    def analytics_cache(self) -> StampedCache:
+        return ANALYTICS_CACHE
 
     def _loader(self, name: str, load: Callable[[list[Any]], Any]) -> DataLoader[Any, Any]:
         loader = self.loaders.get(name)
@@ -241,6 +249,21 @@ class Context:
             return {key: build(summary) for key, summary in summaries.items()}
 
         return self._stamped(f"summary:{kind}", kind, compute)
+
+    def view_counts(self) -> DataLoader[Key, read.ViewCounts | None]:
+        """Viewed / NavigatedTo counts per object, one statement per batch and asOf."""
+
+        async def load(keys: list[Key]) -> list[read.ViewCounts | None]:
+            by_as_of: dict[int | None, list[str]] = {}
+            for key, as_of in keys:
+                by_as_of.setdefault(as_of, []).append(key)
+            found: dict[Key, read.ViewCounts] = {}
+            for as_of, object_ids in by_as_of.items():
+                counted = await read.view_counts(self.store, object_ids, as_of)
+                found.update({(key, as_of): value for key, value in counted.items()})
+            return [found.get(key) for key in keys]
+
+        return self._loader("view_counts", load)
 
     def courses(self) -> DataLoader[Key, CourseState | None]:
         return self._summaries(COURSE, course_state)

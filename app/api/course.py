@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.types import Info
 
+from app.api.analytics import ActivityBucket, ActivityPoint, course_activity
 from app.api.attempt import Attempt
 from app.api.calculated_grade import CalculatedGrade
 from app.api.connections import Connection, paginate
@@ -14,6 +15,8 @@ from app.api.context import created_at_ms
 from app.api.event import Event, EventFilter
 from app.api.group import Group
 from app.api.log import events_connection
+from app.api.participant import Participant, ParticipantOrder, course_participants
+from app.api.scalars import DateTime
 from app.projections.courses import CourseState
 
 
@@ -135,6 +138,45 @@ class Course:
     ) -> Connection[Event]:
         return await events_connection(
             info, filter, first=first, after=after, within_course=self.id, as_of_ms=self.as_of
+        )
+
+    @strawberry.field(
+        description="one point per UTC day (or ISO week from Monday 00:00 UTC) from the bucket "
+        "holding `since` (default: the course's first event) to the one holding `until` "
+        "(default: its last event), zeros included, oldest first"
+    )
+    async def activity(
+        self,
+        info: Info,
+        since: DateTime | None = None,
+        until: DateTime | None = None,
+        bucket: ActivityBucket | None = ActivityBucket.DAY,
+    ) -> list[ActivityPoint]:
+        return await course_activity(
+            info, self.id, self.as_of, since, until, bucket or ActivityBucket.DAY
+        )
+
+    @strawberry.field(
+        description="every person who is the actor of at least one of the course's events"
+    )
+    async def participants(
+        self,
+        info: Info,
+        role: str | None = None,
+        inactive_since: DateTime | None = None,
+        order_by: ParticipantOrder | None = ParticipantOrder.LAST_ACTIVITY_DESC,
+        first: int | None = 100,
+        after: str | None = None,
+    ) -> Connection[Participant]:
+        return await course_participants(
+            info,
+            self.id,
+            self.as_of,
+            role,
+            inactive_since,
+            order_by or ParticipantOrder.LAST_ACTIVITY_DESC,
+            first,
+            after,
         )
 
 
