@@ -523,17 +523,18 @@ def activity_of(truth: GroundTruth, course_iri: str, width_ms: int) -> list[Acti
 
 
 def participants_of(truth: GroundTruth, course_iri: str) -> dict[str, ParticipantTruth]:
-    """Every person who acted in one of the course's events; their role is the one their
-    newest event of the course carries."""
+    """Every person who acted in one of the course's events; their role is the one the
+    newest of the course's events about them that sends a role carries."""
     mine = [e for e in truth.events if e.course_iri == course_iri and e.person_iri]
     found: dict[str, ParticipantTruth] = {}
     for person in {e.person_iri for e in mine if e.actor_is_person}:
         own = [e for e in mine if e.person_iri == person]
         acted = [e.event_time_ms for e in own if e.actor_is_person]
-        newest = max(own, key=lambda e: e.event_time_ms)
+        with_role = [e for e in own if e.role is not None]
+        newest = max(with_role, key=lambda e: e.event_time_ms) if with_role else None
         found[person] = ParticipantTruth(
             person_iri=person,
-            role=newest.role,
+            role=newest.role if newest else None,
             first_activity_ms=min(acted),
             last_activity_ms=max(acted),
             event_count=len(acted),

@@ -119,16 +119,15 @@ async def _activity_and_roles(info: Info, course_id: str, as_of: int | None) -> 
     unresolved = []
     for c in counts:
         events = newest.get(c.person_id, [])
-        found, role = role_of(c.person_id, events)
-        roles[c.person_id] = role
-        if not found and len(events) >= ROLE_CANDIDATES:
+        roles[c.person_id] = role = role_of(c.person_id, events)
+        if role is None and len(events) >= ROLE_CANDIDATES:
             unresolved.append(c.person_id)
     if unresolved:
         everything = await read.newest_course_events_naming_people(
             store, course_id, as_of, per_person=0, people=unresolved
         )
         for person_id in unresolved:
-            roles[person_id] = role_of(person_id, everything.get(person_id, []))[1]
+            roles[person_id] = role_of(person_id, everything.get(person_id, []))
     cached = [(c, roles[c.person_id]) for c in counts]
     info.context.analytics_cache.put(cache_key, span.last_position, cached)
     return cached

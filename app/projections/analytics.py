@@ -71,17 +71,19 @@ def membership_for(event: StoredEvent, person_id: str) -> dict[str, Any] | None:
     return membership if member == person_id else None
 
 
-def role_of(person_id: str, newest_first: Sequence[StoredEvent]) -> tuple[bool, str | None]:
-    """(found, role): the first entry of `roles` in the newest event whose membership is
-    the person's; found is False when none of these events has one."""
+def role_of(person_id: str, newest_first: Sequence[StoredEvent]) -> str | None:
+    """The first entry of `roles` in the newest of these events whose membership is the
+    person's and sends roles (a membership without roles says nothing of the role)."""
     for event in newest_first:
         membership = membership_for(event, person_id)
         if membership is None:
             continue
         roles = membership.get("roles")
         first = roles[0] if isinstance(roles, list) and roles else roles
-        return True, short_role(first)
-    return False, None
+        role = short_role(first)
+        if role is not None:
+            return role
+    return None
 
 
 # --- scores ----------------------------------------------------------------------------
