@@ -7,7 +7,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.api.analytics import ActivityBucket, ActivityPoint, course_activity
-from app.api.attempt import Attempt
+from app.api.attempt import Attempt, GradableItem
 from app.api.calculated_grade import CalculatedGrade
 from app.api.connections import Connection, paginate
 from app.api.content_item import ContentItem
@@ -111,6 +111,32 @@ class Course:
         if user_id is not None:
             states = await _of_user(info, states, lambda s: s.assignee_id, user_id, self.as_of)
         return self._page(states, first, after, Attempt.from_state)
+
+    @strawberry.field(
+        description="the items the course's attempts were made for, by first grade, then id"
+    )
+    async def gradable_items(
+        self, info: Info, first: int | None = 100, after: str | None = None
+    ) -> Connection[GradableItem]:
+        attempts = await info.context.course_attempts().load((self.id, self.as_of))
+        first_graded: dict[str, int] = {}
+        for attempt in attempts:
+            if attempt.gradable_item_id:
+                created = created_at_ms(attempt)
+                held = first_graded.get(attempt.gradable_item_id)
+                first_graded[attempt.gradable_item_id] = (
+                    created if held is None else min(held, created)
+                )
+        ids = sorted(first_graded, key=lambda item: (first_graded[item], item))
+        states = await info.context.gradable_items().load_many([(i, self.as_of) for i in ids])
+        found = [s for s in states if s is not None]
+        return paginate(
+            found,
+            first=first,
+            after=after,
+            sort_key=lambda s: [first_graded[s.id], s.id],
+            node_of=lambda s: GradableItem.from_state(s, self.id, self.as_of),
+        )
 
     @strawberry.field
     async def calculated_grades(
