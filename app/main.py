@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app.api.caliper_endpoint import caliper_get, caliper_post
+from app.api.dashboard import dashboard_routes
 from app.api.problems import json_response, problem
 from app.runtime import tune_garbage_collector
 from app.settings import Settings
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/caliper", caliper_post, methods=["POST"]),
             Route("/caliper", caliper_get, methods=["GET"]),
             *graphql_routes(settings, feed),
+            *dashboard_routes(settings),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     # Where `make demo` installs GraphiQL's JavaScript and CSS for offline use.
     graphiql_assets_dir: Path = REPO_ROOT / "node_modules"
+    # GET /dashboard: the course dashboard (its chart library comes from the same folder).
+    dashboard: bool = True
+    # Course.activity answers at most this many buckets (ten years of days).
+    analytics_max_buckets: int = 3660
+    # ScoreStatistics.histogram(bins:) accepts 1 to this many bins.
+    analytics_max_bins: int = 100
 
     @field_validator("ingest_tokens", "api_tokens", "cors_origins", mode="before")
     @classmethod

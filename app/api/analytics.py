@@ -13,8 +13,6 @@ from app.api.scalars import DateTime
 from app.projections.analytics import (
     BUCKET_ORIGIN_MS,
     BUCKET_WIDTH_MS,
-    MAX_BINS,
-    MAX_BUCKETS,
     ScoreSummary,
     bucket_of,
     bucket_start_ms,
@@ -56,10 +54,12 @@ async def course_activity(
     if since is None or until is None or since > until:
         return []
     first, last = bucket_of(since, width), bucket_of(until, width)
-    if last - first + 1 > MAX_BUCKETS:
+    limit = info.context.settings.analytics_max_buckets
+    if last - first + 1 > limit:
         raise bad_user_input(
             f"`activity`: {last - first + 1} {bucket.value} buckets between `since` and "
-            f"`until`; at most {MAX_BUCKETS} are served (narrow the range or use WEEK)"
+            f"`until`; at most {limit} are served (COURSEGRAPH_ANALYTICS_MAX_BUCKETS): "
+            "narrow the range or use WEEK"
         )
     cache_key = (store.url, "activity", course_id, as_of, first, last, width)
     cached = info.context.analytics_cache.get(cache_key, span.last_position)
@@ -120,10 +120,12 @@ class ScoreStatistics:
         description="equal-width bins from 0 to the item's maxScore (from the lowest to the "
         "highest score when it has none)"
     )
-    def histogram(self, bins: int | None = 10) -> list[HistogramBin]:
-        if bins is None or not 1 <= bins <= MAX_BINS:
+    def histogram(self, info: Info, bins: int | None = 10) -> list[HistogramBin]:
+        limit = info.context.settings.analytics_max_bins
+        if bins is None or not 1 <= bins <= limit:
             raise bad_user_input(
-                f"`histogram(bins:)` must be between 1 and {MAX_BINS} (got {bins})"
+                f"`histogram(bins:)` must be between 1 and {limit} "
+                f"(COURSEGRAPH_ANALYTICS_MAX_BINS; got {bins})"
             )
         return [
             HistogramBin(from_=b.lo, to=b.hi, count=b.count)

@@ -19,8 +19,6 @@ WEEK_MS = 7 * DAY_MS
 # start at UTC midnight (weeks: on a Monday).
 BUCKET_ORIGIN_MS = 4 * DAY_MS - 100_000 * WEEK_MS
 BUCKET_WIDTH_MS = {"DAY": DAY_MS, "WEEK": WEEK_MS}
-MAX_BUCKETS = 3660
-MAX_BINS = 100
 
 
 def bucket_of(time_ms: int, width_ms: int) -> int:
