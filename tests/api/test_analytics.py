@@ -4,10 +4,13 @@ item, maxScore 0 or none, even counts, bins and bucket limits, ISO weeks)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
 import httpx
 import pytest
+import websockets
 
 from tests.api.factories import (
     SITE,
@@ -20,6 +23,7 @@ from tests.api.factories import (
     view_event,
 )
 from tests.api.test_graphql_http import gql, post_events
+from tests.conftest import LiveServer, make_settings
 
 C, N = "c1", "ANA-101"
 COURSE_IRI = course_node(C, N)["id"]
@@ -357,3 +361,59 @@ async def test_answers_follow_new_events(client: httpx.AsyncClient) -> None:
     assert await activity(client) == [
         {"start": "2026-09-02T00:00:00.000Z", "events": 2, "activeUsers": 2}
     ]
+
+
+# --- live: a subscriber re-queries on delivery and sees the event counted ----------------
+
+
+def _frame(message: str | bytes) -> dict[str, Any]:
+    """A graphql-transport-ws message, sent as a text or a binary frame."""
+    return dict(json.loads(message if isinstance(message, str) else message.decode("utf-8")))
+
+
+async def _next_frame(socket: Any) -> dict[str, Any]:
+    while True:
+        frame = _frame(await asyncio.wait_for(socket.recv(), timeout=10))
+        if frame["type"] == "ping":
+            await socket.send(json.dumps({"type": "pong"}))
+            continue
+        return frame
+
+
+def test_a_subscriber_sees_the_new_event_counted(database_url: str) -> None:
+    with LiveServer(make_settings(database_url)) as server:
+        asyncio.run(_subscribe_post_and_requery(server))
+
+
+async def _subscribe_post_and_requery(server: LiveServer) -> None:
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        await post_events(http, envelope([view_event(C, N, "ann", "i1", "2026-09-02T10:00:00Z")]))
+        before = (await gql(http, ACTIVITY))["course"]["activity"]
+        assert before == [{"start": "2026-09-02T00:00:00.000Z", "events": 1, "activeUsers": 1}]
+        uri = server.url.replace("http", "ws") + "/graphql"
+        async with websockets.connect(uri, subprotocols=["graphql-transport-ws"]) as socket:
+            await socket.send(json.dumps({"type": "connection_init", "payload": {}}))
+            assert (await _next_frame(socket))["type"] == "connection_ack"
+            subscription = {
+                "query": "subscription($c: ID) { eventAppended(filter: {courseId: $c}) "
+                "{ position eventTime } }",
+                "variables": {"c": COURSE_IRI},
+            }
+            await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscription}))
+            await asyncio.sleep(0.3)  # the subscription is in place before the POST
+            other = view_event("c2", "OTHER-1", "zed", "i9", "2026-09-02T11:00:00Z")
+            mine = view_event(C, N, "bob", "i1", "2026-09-02T12:00:00Z")
+            await post_events(http, envelope([other, mine]))
+            frame = await _next_frame(socket)
+            assert frame["type"] == "next", frame
+            assert frame["payload"]["data"]["eventAppended"]["eventTime"] == (
+                "2026-09-02T12:00:00.000Z"
+            )
+            # On delivery, the figures already count it.
+            after = (await gql(http, ACTIVITY))["course"]["activity"]
+            assert after == [{"start": "2026-09-02T00:00:00.000Z", "events": 2, "activeUsers": 2}]
+            found = await gql(http, PARTICIPANTS)
+            people = found["course"]["participants"]
+            assert people["totalCount"] == 2
+            assert people["nodes"][0]["person"]["id"] == user_iri("bob")
+            assert people["nodes"][0]["lastActivityAt"] == "2026-09-02T12:00:00.000Z"
