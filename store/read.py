@@ -356,45 +356,38 @@ async def page_rejected(
 
 
 # --- course analytics: aggregates over one course's events -----------------------------
-
-# An event's actor is a person when the index holds a `person` row for the actor at the
-# event's position (the reader writes one for Person actors only): a primary-key lookup.
-_PERSON_ACTOR = (
-    "LEFT JOIN event_entities p ON p.kind = 'person' AND p.entity_key = e.actor_id "
-    "AND p.event_time = e.event_time AND p.position = e.position"
-)
-# A far-past origin keeps every (time - origin) positive, so integer division floors.
-_DAY_MS = 86_400_000
+# Each reads ix_events_course_time (course_id, event_time, actor_id) alone.
 
 
 def _as_of_clause(as_of_ms: int | None) -> str:
-    return "" if as_of_ms is None else " AND e.event_time <= :as_of"
+    return "" if as_of_ms is None else " AND event_time <= :as_of"
 
 
-@dataclass(frozen=True, slots=True)
-class CourseSpan:
-    """The course's newest position (the cache stamp) and its first and last eventTime."""
-
-    last_position: int
-    first_event_ms: int | None
-    last_event_ms: int | None
+async def course_stamp(store: Store, course_id: str) -> int:
+    """The course's newest position: figures of its events hold while this stays."""
+    statement = text("SELECT max(position) FROM events WHERE course_id = :course")
+    async with store.reader.connect() as connection:
+        return int((await connection.execute(statement, {"course": course_id})).scalar() or 0)
 
 
-async def course_span(store: Store, course_id: str, as_of_ms: int | None = None) -> CourseSpan:
+async def course_time_span(
+    store: Store, course_id: str, as_of_ms: int | None = None
+) -> tuple[int, int] | None:
+    """The course's first and last eventTime (those at or before as_of), if any."""
     statement = text(
-        "SELECT max(e.position), min(e.event_time), max(e.event_time) FROM events e "
-        "WHERE e.course_id = :course" + _as_of_clause(as_of_ms)
+        "SELECT min(event_time), max(event_time) FROM events WHERE course_id = :course"
+        + _as_of_clause(as_of_ms)
     )
     async with store.reader.connect() as connection:
         row = (await connection.execute(statement, {"course": course_id, "as_of": as_of_ms})).one()
-    return CourseSpan(int(row[0] or 0), row[1], row[2])
+    return None if row[0] is None else (int(row[0]), int(row[1]))
 
 
 @dataclass(frozen=True, slots=True)
-class BucketCount:
+class BucketActorCount:
     bucket: int  # (eventTime - origin) // width
+    actor_id: str | None
     events: int
-    active_users: int  # distinct Person actors
 
 
 async def course_activity(
@@ -406,15 +399,13 @@ async def course_activity(
     since_ms: int,
     until_ms: int,
     as_of_ms: int | None = None,
-) -> list[BucketCount]:
-    """Events and distinct Person actors per bucket, for eventTime in [since, until]."""
+) -> list[BucketActorCount]:
+    """Events per bucket and actor, for eventTime in [since, until]."""
     statement = text(
-        "SELECT (e.event_time - :origin) / :width AS bucket, count(*), "
-        "count(DISTINCT p.entity_key) "
-        f"FROM events e {_PERSON_ACTOR} "
-        "WHERE e.course_id = :course AND e.event_time >= :since AND e.event_time <= :until"
+        "SELECT (event_time - :origin) / :width, actor_id, count(*) FROM events "
+        "WHERE course_id = :course AND event_time >= :since AND event_time <= :until"
         + _as_of_clause(as_of_ms)
-        + " GROUP BY 1 ORDER BY 1"
+        + " GROUP BY 1, 2"
     )
     values = {
         "course": course_id,
@@ -426,78 +417,101 @@ async def course_activity(
     }
     async with store.reader.connect() as connection:
         rows = await connection.execute(statement, values)
-        return [BucketCount(int(b), int(n), int(u)) for b, n, u in rows]
+        return [BucketActorCount(int(b), a, int(n)) for b, a, n in rows]
 
 
 @dataclass(frozen=True, slots=True)
-class ParticipantCounts:
-    person_id: str
+class ActorCounts:
+    actor_id: str
     first_event_ms: int
     last_event_ms: int
     event_count: int
     active_days: int
 
 
-async def course_participant_counts(
+async def course_actor_counts(
     store: Store, course_id: str, as_of_ms: int | None = None, *, day_origin_ms: int
-) -> list[ParticipantCounts]:
-    """Per Person actor of the course's events: first, last, count, distinct UTC days."""
+) -> list[ActorCounts]:
+    """Per actor of the course's events: first, last, count, distinct UTC days."""
     statement = text(
-        "SELECT p.entity_key, min(e.event_time), max(e.event_time), count(*), "
-        "count(DISTINCT (e.event_time - :origin) / :day) "
-        f"FROM events e {_PERSON_ACTOR} "
-        "WHERE e.course_id = :course AND p.entity_key IS NOT NULL"
+        "SELECT actor_id, min(event_time), max(event_time), count(*), "
+        "count(DISTINCT (event_time - :origin) / :day) FROM events "
+        "WHERE course_id = :course AND actor_id IS NOT NULL"
         + _as_of_clause(as_of_ms)
-        + " GROUP BY p.entity_key"
+        + " GROUP BY actor_id"
     )
-    values = {"course": course_id, "origin": day_origin_ms, "day": _DAY_MS, "as_of": as_of_ms}
+    values = {"course": course_id, "origin": day_origin_ms, "day": 86_400_000, "as_of": as_of_ms}
     async with store.reader.connect() as connection:
         rows = await connection.execute(statement, values)
-        return [ParticipantCounts(k, int(f), int(la), int(n), int(d)) for k, f, la, n, d in rows]
+        return [ActorCounts(k, int(f), int(la), int(n), int(d)) for k, f, la, n, d in rows]
 
 
-async def newest_course_events_naming_people(
+async def people_among(store: Store, iris: Sequence[str]) -> set[str]:
+    """Those of these IRIs the index knows as people (the reader indexes Person actors,
+    members and assignees, never applications): a primary-key probe each."""
+    found: set[str] = set()
+    unique = list(dict.fromkeys(i for i in iris if i))
+    async with store.reader.connect() as connection:
+        for chunk in _chunks(unique):
+            if not chunk:
+                continue
+            result = await connection.execute(
+                select(ENTITIES.c.entity_key)
+                .where(ENTITIES.c.kind == "person", ENTITIES.c.entity_key.in_(chunk))
+                .distinct()
+            )
+            found.update(row[0] for row in result)
+    return found
+
+
+async def newest_course_events_naming(
     store: Store,
     course_id: str,
+    people: Sequence[str],
     as_of_ms: int | None = None,
     *,
-    per_person: int,
-    people: Sequence[str] | None = None,
+    per_person: int | None,
 ) -> dict[str, list[StoredEvent]]:
-    """Per person the index names in the course's events (actor, member, assignee…), their
-    `per_person` newest such events, newest first (all of them when per_person is 0)."""
-    person_filter = ""
-    values: dict[str, Any] = {"course": course_id, "as_of": as_of_ms, "keep": per_person}
-    if people is not None:
-        names = [f"person_{i}" for i in range(len(people))]
-        person_filter = f" AND p.entity_key IN ({', '.join(':' + n for n in names)})"
-        values.update(zip(names, people, strict=True))
-        if not people:
-            return {}
-    ranked = text(
-        "SELECT person, position FROM (SELECT p.entity_key AS person, e.position AS position, "
-        "row_number() OVER (PARTITION BY p.entity_key "
-        "ORDER BY e.event_time DESC, e.position DESC) AS newness "
-        "FROM events e JOIN event_entities p ON p.kind = 'person' AND p.position = e.position "
-        "WHERE e.course_id = :course"
-        + _as_of_clause(as_of_ms)
-        + person_filter
-        + ") ranked"
-        + (" WHERE newness <= :keep" if per_person else "")
-    )
+    """Per person, their `per_person` newest events of the course that name them (actor,
+    member, assignee…), newest first; all of them when per_person is None. Each person's
+    rows are a backward range scan of the index's primary key, so the cost follows
+    per_person, not the course's size."""
     found: dict[str, list[StoredEvent]] = defaultdict(list)
+    unique = list(dict.fromkeys(people))
+    newest_first = (ENTITIES.c.event_time.desc(), ENTITIES.c.position.desc())
     async with store.reader.connect() as connection:
-        wanted: dict[int, list[str]] = defaultdict(list)
-        for person, position in await connection.execute(ranked, values):
-            wanted[int(position)].append(person)
-        for part in _chunks(list(wanted)):
-            result = await connection.execute(
-                select(*_EVENT_COLUMNS).where(EVENTS.c.position.in_(part))
-            )
-            for row in result:
-                event = _event(row)
-                for person in wanted[event.position]:
-                    found[person].append(event)
+        for start in range(0, len(unique), SUMMARY_CHUNK):
+            branches = []
+            for person in unique[start : start + SUMMARY_CHUNK]:
+                where = [
+                    ENTITIES.c.kind == "person",
+                    ENTITIES.c.entity_key == person,
+                    EVENTS.c.course_id == course_id,
+                ]
+                if as_of_ms is not None:
+                    where.append(ENTITIES.c.event_time <= as_of_ms)
+                newest = (
+                    select(ENTITIES.c.entity_key, ENTITIES.c.position)
+                    .join(EVENTS, EVENTS.c.position == ENTITIES.c.position)
+                    .where(*where)
+                    .order_by(*newest_first)
+                )
+                if per_person is not None:
+                    newest = newest.limit(per_person)
+                branches.append(select(newest.subquery()))
+            if not branches:
+                continue
+            wanted: dict[int, list[str]] = defaultdict(list)
+            for person, position in await connection.execute(union_all(*branches)):
+                wanted[int(position)].append(person)
+            for part in _chunks(list(wanted)):
+                result = await connection.execute(
+                    select(*_EVENT_COLUMNS).where(EVENTS.c.position.in_(part))
+                )
+                for row in result:
+                    event = _event(row)
+                    for person in wanted[event.position]:
+                        found[person].append(event)
     for events in found.values():
         events.sort(key=lambda e: (e.event_time_ms, e.position), reverse=True)
     return found

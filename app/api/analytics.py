@@ -13,6 +13,7 @@ from app.api.scalars import DateTime
 from app.projections.analytics import (
     BUCKET_ORIGIN_MS,
     BUCKET_WIDTH_MS,
+    ActivityPointState,
     ScoreSummary,
     bucket_of,
     bucket_start_ms,
@@ -45,13 +46,38 @@ async def course_activity(
     bucket: ActivityBucket,
 ) -> list[ActivityPoint]:
     """One point per bucket from the one holding `since` (default: the course's first
-    event) to the one holding `until` (default: its last), zeros included."""
+    event) to the one holding `until` (default: its last), zeros included. Cached while
+    the course's newest position stays the same."""
+    store = info.context.store
+    stamp = await read.course_stamp(store, course_id)
+    cache_key = (store.url, "activity", course_id, as_of, since, until, bucket.value)
+    points = info.context.analytics_cache.get(cache_key, stamp)
+    if points is None:
+        points = await _activity_points(info, course_id, as_of, since, until, bucket)
+        info.context.analytics_cache.put(cache_key, stamp, points)
+    return [
+        ActivityPoint(start=p.start_ms, events=p.events, active_users=p.active_users)
+        for p in points
+    ]
+
+
+async def _activity_points(
+    info: Info,
+    course_id: str,
+    as_of: int | None,
+    since: int | None,
+    until: int | None,
+    bucket: ActivityBucket,
+) -> list[ActivityPointState]:
     store = info.context.store
     width = BUCKET_WIDTH_MS[bucket.value]
-    span = await read.course_span(store, course_id, as_of)
-    since = span.first_event_ms if since is None else since
-    until = span.last_event_ms if until is None else until
-    if since is None or until is None or since > until:
+    if since is None or until is None:
+        span = await read.course_time_span(store, course_id, as_of)
+        if span is None:
+            return []
+        since = span[0] if since is None else since
+        until = span[1] if until is None else until
+    if since > until:
         return []
     first, last = bucket_of(since, width), bucket_of(until, width)
     limit = info.context.settings.analytics_max_buckets
@@ -61,25 +87,19 @@ async def course_activity(
             f"`until`; at most {limit} are served (COURSEGRAPH_ANALYTICS_MAX_BUCKETS): "
             "narrow the range or use WEEK"
         )
-    cache_key = (store.url, "activity", course_id, as_of, first, last, width)
-    cached = info.context.analytics_cache.get(cache_key, span.last_position)
-    if cached is None:
-        rows = await read.course_activity(
-            store,
-            course_id,
-            origin_ms=BUCKET_ORIGIN_MS,
-            width_ms=width,
-            since_ms=bucket_start_ms(first, width),
-            until_ms=bucket_start_ms(last + 1, width) - 1,
-            as_of_ms=as_of,
-        )
-        counted = [(row.bucket, row.events, row.active_users) for row in rows]
-        cached = fill_buckets(counted, first, last, width)
-        info.context.analytics_cache.put(cache_key, span.last_position, cached)
-    return [
-        ActivityPoint(start=p.start_ms, events=p.events, active_users=p.active_users)
-        for p in cached
-    ]
+    rows = await read.course_activity(
+        store,
+        course_id,
+        origin_ms=BUCKET_ORIGIN_MS,
+        width_ms=width,
+        since_ms=bucket_start_ms(first, width),
+        until_ms=bucket_start_ms(last + 1, width) - 1,
+        as_of_ms=as_of,
+    )
+    people = await read.people_among(store, [row.actor_id for row in rows if row.actor_id])
+    return fill_buckets(
+        [(row.bucket, row.events, row.actor_id in people) for row in rows], first, last, width
+    )
 
 
 @strawberry.type

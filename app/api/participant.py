@@ -104,32 +104,30 @@ async def _activity_and_roles(info: Info, course_id: str, as_of: int | None) -> 
     """Per Person actor: the store's counts and their role; cached while the course's
     newest position stays the same."""
     store = info.context.store
-    span = await read.course_span(store, course_id, as_of)
+    stamp = await read.course_stamp(store, course_id)
     cache_key = (store.url, "participants", course_id, as_of)
-    cached = info.context.analytics_cache.get(cache_key, span.last_position)
+    cached = info.context.analytics_cache.get(cache_key, stamp)
     if cached is not None:
         return cached
-    counts = await read.course_participant_counts(
+    by_actor = await read.course_actor_counts(
         store, course_id, as_of, day_origin_ms=BUCKET_ORIGIN_MS
     )
-    newest = await read.newest_course_events_naming_people(
-        store, course_id, as_of, per_person=ROLE_CANDIDATES
+    people = await read.people_among(store, [c.actor_id for c in by_actor])
+    counts = [c for c in by_actor if c.actor_id in people]
+    ids = [c.actor_id for c in counts]
+    newest = await read.newest_course_events_naming(
+        store, course_id, ids, as_of, per_person=ROLE_CANDIDATES
     )
-    roles: dict[str, str | None] = {}
-    unresolved = []
-    for c in counts:
-        events = newest.get(c.person_id, [])
-        roles[c.person_id] = role = role_of(c.person_id, events)
-        if role is None and len(events) >= ROLE_CANDIDATES:
-            unresolved.append(c.person_id)
+    roles = {person: role_of(person, newest.get(person, [])) for person in ids}
+    # Rare: none of their newest events sent a role; read all of theirs.
+    unresolved = [p for p in ids if roles[p] is None and len(newest.get(p, ())) >= ROLE_CANDIDATES]
     if unresolved:
-        everything = await read.newest_course_events_naming_people(
-            store, course_id, as_of, per_person=0, people=unresolved
+        everything = await read.newest_course_events_naming(
+            store, course_id, unresolved, as_of, per_person=None
         )
-        for person_id in unresolved:
-            roles[person_id] = role_of(person_id, everything.get(person_id, []))
-    cached = [(c, roles[c.person_id]) for c in counts]
-    info.context.analytics_cache.put(cache_key, span.last_position, cached)
+        roles.update({p: role_of(p, everything.get(p, [])) for p in unresolved})
+    cached = [(c, roles[c.actor_id]) for c in counts]
+    info.context.analytics_cache.put(cache_key, stamp, cached)
     return cached
 
 
@@ -158,14 +156,14 @@ async def course_participants(
             graded[attempt.assignee_id] = graded.get(attempt.assignee_id, 0) + 1
     states = [
         ParticipantState(
-            person_id=c.person_id,
+            person_id=c.actor_id,
             role=person_role,
             first_activity_ms=c.first_event_ms,
             last_activity_ms=c.last_event_ms,
             event_count=c.event_count,
             active_days=c.active_days,
-            course_grade=course_grades.get(c.person_id),
-            graded_attempts=graded.get(c.person_id, 0),
+            course_grade=course_grades.get(c.actor_id),
+            graded_attempts=graded.get(c.actor_id, 0),
         )
         for c, person_role in counted
         if (role is None or person_role == role)

@@ -37,12 +37,18 @@ class ActivityPointState:
 
 
 def fill_buckets(
-    counted: Iterable[tuple[int, int, int]], first: int, last: int, width_ms: int
+    counted: Iterable[tuple[int, int, bool]], first: int, last: int, width_ms: int
 ) -> list[ActivityPointState]:
-    """One point per bucket from `first` to `last` (bucket numbers), zeros included."""
-    by_bucket = {bucket: (events, users) for bucket, events, users in counted}
+    """One point per bucket from `first` to `last` (bucket numbers), zeros included, from
+    (bucket, events, is a person) per bucket and actor: each person actor is one active
+    user of that bucket."""
+    events: dict[int, int] = {}
+    users: dict[int, int] = {}
+    for bucket, count, is_person in counted:
+        events[bucket] = events.get(bucket, 0) + count
+        users[bucket] = users.get(bucket, 0) + (1 if is_person else 0)
     return [
-        ActivityPointState(bucket_start_ms(b, width_ms), *by_bucket.get(b, (0, 0)))
+        ActivityPointState(bucket_start_ms(b, width_ms), events.get(b, 0), users.get(b, 0))
         for b in range(first, last + 1)
     ]
 
