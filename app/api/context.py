@@ -107,6 +107,11 @@ class StampedCache:
         self._entries.move_to_end(key)
         return found[1]
 
+    def latest(self, key: tuple[Any, ...]) -> tuple[int, Any] | None:
+        """(stamp, value) as last put, however stale: what an incremental update starts
+        from."""
+        return self._entries.get(key)
+
     def clear(self) -> None:
         self._entries.clear()
 
@@ -159,22 +164,51 @@ class Context:
         async def load(keys: list[Key]) -> list[list[State]]:
             answers = []
             for course_id, as_of in keys:
-                stamp = await read.course_entities_stamp(self.store, course_id, kind)
+                # The present is kept current incrementally (_refold_course), so the log's
+                # newest position serves as its stamp: one lookup, however many entities.
+                if as_of is None:
+                    stamp = await read.last_position(self.store)
+                else:
+                    stamp = await read.course_entities_stamp(self.store, course_id, kind)
                 cache_key = (self.store.url, kind, course_id, as_of)
                 cached = FOLD_CACHE.get(cache_key, stamp)
                 if cached is None:
-                    events = await read.events_of_course_entities(
-                        self.store, course_id, kind, as_of
-                    )
-                    states = [fold(entity, history) for entity, history in events.items()]
-                    cached = _by_created(
-                        [s for s in states if s is not None and s.course_id == course_id]
-                    )
+                    cached = await self._refold_course(kind, fold, course_id, as_of, cache_key)
                     FOLD_CACHE.put(cache_key, stamp, cached)
                 answers.append(cached)
             return answers
 
         return self._loader(f"course:{kind}", load)
+
+    async def _refold_course(
+        self,
+        kind: str,
+        fold: Callable[[str, Sequence[Any]], State | None],
+        course_id: str,
+        as_of: int | None,
+        cache_key: tuple[Any, ...],
+    ) -> list[State]:
+        """The course's `kind` entities folded. The present (no asOf) refolds only what
+        rows newer than the last fold touched: a new grade among 10,000 attempts costs
+        one attempt's events, not all of them."""
+        previous = FOLD_CACHE.latest(cache_key) if as_of is None else None
+        if previous is None:
+            events = await read.events_of_course_entities(self.store, course_id, kind, as_of)
+            states = [fold(entity, history) for entity, history in events.items()]
+            return _by_created([s for s in states if s is not None and s.course_id == course_id])
+        since, folded = previous
+        by_id = {state.id: state for state in folded}
+        touched = await read.entities_touched_after(self.store, kind, since)
+        # Entities this course's fold holds, and those a new row puts in this course.
+        changed = [key for key, course in touched if key in by_id or course == course_id]
+        events = await read.events_of_entities(self.store, kind, changed)
+        for key in changed:
+            state = fold(key, events.get(key, []))
+            if state is not None and state.course_id == course_id:
+                by_id[key] = state
+            else:
+                by_id.pop(key, None)
+        return _by_created(list(by_id.values()))
 
     def course_groups(self) -> DataLoader[Key, list[GroupState]]:
         return self._course_entities(GROUP, fold_group)

@@ -417,3 +417,34 @@ async def _subscribe_post_and_requery(server: LiveServer) -> None:
             assert people["totalCount"] == 2
             assert people["nodes"][0]["person"]["id"] == user_iri("bob")
             assert people["nodes"][0]["lastActivityAt"] == "2026-09-02T12:00:00.000Z"
+
+
+async def test_score_statistics_follow_new_grades(client: httpx.AsyncClient) -> None:
+    """The course's attempts are refolded incrementally: a regrade, a new attempt and an
+    event of another course after the first answer all show (or stay out) correctly."""
+    await post_events(
+        client,
+        envelope(
+            [
+                graded("a1", "ann", 10, "2026-09-05T08:00:00Z"),
+                graded("a2", "bob", 20, "2026-09-05T08:00:00Z"),
+            ]
+        ),
+    )
+    first = await statistics(client)
+    assert (first["count"], first["mean"]) == (2, 15.0)
+    other = grade_event("c2", "OTHER-1", "g1", "a9", "zed", 50, "2026-09-06T08:00:00Z")
+    await post_events(
+        client,
+        envelope(
+            [
+                graded("a1", "ann", 30, "2026-09-06T08:00:00Z"),  # ann regraded
+                graded("a3", "carl", 40, "2026-09-06T09:00:00Z"),  # a new attempt
+                other,  # the same item id in another course: not this course's attempt
+            ]
+        ),
+    )
+    after = await statistics(client)
+    assert (after["count"], after["mean"], after["median"]) == (3, 30.0, 30.0)
+    people = await participants(client)
+    assert people["totalCount"] == 0  # Learn sent every one of these
