@@ -10,6 +10,7 @@ through GraphiQL's asset route, so the dashboard works offline."""
 from __future__ import annotations
 
 import functools
+import logging
 import string
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 from app.api.graphiql import OPERATIONS_DIR, asset_route, script_json
 from app.settings import Settings
 
+log = logging.getLogger("coursegraph.dashboard")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ASSETS_PREFIX = "/dashboard/assets"
 # Must match package.json.
@@ -56,7 +58,11 @@ def dashboard_routes(settings: Settings) -> list[BaseRoute]:
     if not settings.dashboard:
         return []
     _operations.cache_clear()
-    _operations(OPERATIONS_DIR)  # read at startup: a missing file fails now, not per view
+    try:
+        _operations(OPERATIONS_DIR)  # read at startup, not per view
+    except OSError as error:
+        log.warning("the dashboard is off: its operations cannot be read (%s)", error)
+        return []
 
     async def page(request: Request) -> Response:
         return HTMLResponse(render_page(settings), headers={"Cache-Control": "no-store"})

@@ -12,6 +12,7 @@ import httpx
 import pytest
 import websockets
 
+from app.main import create_app
 from tests.api.factories import (
     SITE,
     calculated_grade_event,
@@ -448,3 +449,26 @@ async def test_score_statistics_follow_new_grades(client: httpx.AsyncClient) -> 
     assert (after["count"], after["mean"], after["median"]) == (3, 30.0, 30.0)
     people = await participants(client)
     assert people["totalCount"] == 0  # Learn sent every one of these
+
+
+async def test_the_limits_are_settings_and_errors_name_them(sqlite_url: str) -> None:
+    app = create_app(make_settings(sqlite_url, analytics_max_buckets=4, analytics_max_bins=3))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            await post_events(
+                http,
+                envelope(
+                    [
+                        view_event(C, N, "ann", "i1", "2026-09-01T10:00:00Z"),
+                        graded("a1", "ann", 10, "2026-09-05T08:00:00Z"),
+                    ]
+                ),
+            )
+            days = await errors_of(http, ACTIVITY)
+            assert days[0]["extensions"]["code"] == "BAD_USER_INPUT"
+            assert "COURSEGRAPH_ANALYTICS_MAX_BUCKETS" in days[0]["message"]
+            assert len(await activity(http, bucket="WEEK")) == 1
+            bins = await errors_of(http, STATS, bins=4)
+            assert "COURSEGRAPH_ANALYTICS_MAX_BINS" in bins[0]["message"]
+            assert len((await statistics(http, bins=3))["histogram"]) == 3
