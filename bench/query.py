@@ -174,6 +174,17 @@ async def build_store(url: str, events: int, big: bool, analytics: bool = False)
     print(f"  built {done:,} events in {seconds:.0f} s ({done / seconds:,.0f}/s)", file=sys.stderr)
 
 
+def pg_store_name(name: str) -> str:
+    """A database name for a store: PostgreSQL cuts names at 63 bytes, and the build's
+    `<name>_building` must still differ from it, so long ones end in a digest instead."""
+    import hashlib
+
+    full = f"coursegraph_bench_{name.replace('-', '_')}"
+    if len(full) <= 63 - len("_building"):
+        return full
+    return f"{full[:44]}_{hashlib.blake2b(full.encode(), digest_size=4).hexdigest()}"
+
+
 def _build_in_child(url: str, events: int, big: bool, analytics: bool) -> None:
     argv = [sys.executable, str(Path(__file__)), "--build-into", url, "--events", str(events)]
     if big:
@@ -190,7 +201,7 @@ async def ensure_store(
     """The URL of a loaded store: cached, or built now in a child process."""
     name = store_name(events, big, analytics)
     if database and is_postgres(database):
-        final = f"coursegraph_bench_{name.replace('-', '_')}"[:63]
+        final = pg_store_name(name)
         if keep and await pg_exists(database, final):
             return pg_url_for(database, final)
         if not keep:
