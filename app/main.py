@@ -12,6 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from app.api.caliper_endpoint import caliper_get, caliper_post
+from app.api.dashboard import dashboard_routes
 from app.api.health import healthz
 from app.api.hosts import HostAllowList
 from app.api.metrics_endpoint import metrics_get
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/caliper", caliper_get, methods=["GET"]),
             Route("/metrics", metrics_get, methods=["GET"]),
             *graphql_routes(settings, feed),
+            *dashboard_routes(settings),
         ],
         middleware=middleware,
         lifespan=lifespan,

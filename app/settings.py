@@ -91,6 +91,12 @@ class Settings(BaseSettings):
     persisted_queries_dir: Path | None = None
     # Query texts kept per worker for automatic persisted queries (least recently used go).
     persisted_queries_max_bytes: int = 4_194_304
+    # GET /dashboard: the course dashboard (its chart library comes from the same folder).
+    dashboard: bool = True
+    # Course.activity answers at most this many buckets (ten years of days).
+    analytics_max_buckets: int = 3660
+    # ScoreStatistics.histogram(bins:) accepts 1 to this many bins.
+    analytics_max_bins: int = 100
 
     @field_validator(
         "max_body_bytes",

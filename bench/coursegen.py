@@ -49,6 +49,13 @@ COURSE_SHAPE = {
 BIG_COURSE_STUDENTS = 200
 BIG_COURSE_ITEMS = 50  # 200 × 50 = 10,000 attempts, one GradeEvent each
 BIG_COURSE_EVENTS = BIG_COURSE_STUDENTS * BIG_COURSE_ITEMS
+# The analytics course (bench/analytics.py): 200 people who view, post and get grades,
+# and one item graded 10,000 times (each student's 50 attempts).
+ANALYTICS_COURSE_SHAPE = {**COURSE_SHAPE, "students": 200, "events": 8000}
+ANALYTICS_ITEM_ATTEMPTS = 50  # per student
+ANALYTICS_COURSE_EVENTS = (
+    ANALYTICS_COURSE_SHAPE["events"] + ANALYTICS_COURSE_SHAPE["students"] * ANALYTICS_ITEM_ATTEMPTS
+)
 
 SUBJECTS = ("BIO", "CHEM", "MATH", "HIST", "PSYC", "ENGL", "PHYS", "ECON", "SOC", "CS")
 HANDLERS = (
@@ -578,6 +585,24 @@ def _big_course_events(course: Course) -> list[tuple[int, int, Any]]:
     return [(when, 10**9 + n, spec) for n, (when, spec) in enumerate(specs)]
 
 
+def _analytics_course_events(course: Course) -> list[tuple[int, int, Any]]:
+    """An ordinary course of 200 students, plus one item each student attempted 50 times."""
+    specs = [(when, spec) for when, _seq, spec in _course_events(course, ANALYTICS_COURSE_SHAPE)]
+    rng = random.Random("analytics-course")
+    item_id, cid = "_800000_1", "_880000_1"
+    due = SEMESTER_START_MS + 60 * DAY_MS
+    for k, student in enumerate(course.students):
+        for a in range(ANALYTICS_ITEM_ATTEMPTS):
+            attempt = f"_{8_000_000 + k * 100 + a}_1"
+            graded = due - rng.randrange(0, 50 * DAY_MS)
+            score = round(rng.uniform(0, 100), 2)
+            specs.append(
+                (graded, ("grade", student, item_id, cid, attempt, 100.0, score, due, due, 1))
+            )
+    specs.sort(key=lambda spec: spec[0])
+    return [(when, 2 * 10**9 + n, spec) for n, (when, spec) in enumerate(specs)]
+
+
 def _render(course: Course, rng: random.Random, when: int, spec: tuple[Any, ...]) -> dict:
     kind = spec[0]
     if kind == "grade":
@@ -617,13 +642,17 @@ class Semester:
     courses: list[Course]
     big_course: Course | None
     total: int
+    analytics_course: Course | None = None
 
     def events(self) -> Iterator[dict[str, Any]]:
         """Every event of every course, merged into one log in eventTime order."""
         lists = [_course_events(course, COURSE_SHAPE) for course in self.courses]
         if self.big_course is not None:
             lists.append(_big_course_events(self.big_course))
+        if self.analytics_course is not None:
+            lists.append(_analytics_course_events(self.analytics_course))
         owners = list(self.courses) + ([self.big_course] if self.big_course else [])
+        owners += [self.analytics_course] if self.analytics_course else []
         rngs = [random.Random(f"render-{c.index}") for c in owners]
         tagged = [
             [(when, seq, i, spec) for when, seq, spec in events] for i, events in enumerate(lists)
@@ -633,11 +662,12 @@ class Semester:
             yield _render(owners[i], rngs[i], when, spec)
 
 
-def semester(total_events: int, *, big_course: bool) -> Semester:
-    """Ordinary courses of COURSE_SHAPE (and the 10,000-attempt course) adding up to
-    total_events."""
+def semester(total_events: int, *, big_course: bool, analytics_course: bool = False) -> Semester:
+    """Ordinary courses of COURSE_SHAPE (and the 10,000-attempt course, and the analytics
+    course) adding up to total_events."""
     per_course = COURSE_SHAPE["events"]
     rest = total_events - (BIG_COURSE_EVENTS if big_course else 0)
+    rest -= ANALYTICS_COURSE_EVENTS if analytics_course else 0
     count = max(1, rest // per_course)
     pool = max(COURSE_SHAPE["students"], count * COURSE_SHAPE["students"] // 4)
     courses = [make_course(i, pool, COURSE_SHAPE["students"]) for i in range(count)]
@@ -647,4 +677,13 @@ def semester(total_events: int, *, big_course: bool) -> Semester:
             count, max(pool, BIG_COURSE_STUDENTS), BIG_COURSE_STUDENTS, number="BIG-ATTEMPTS-F26"
         )
     total = count * per_course + (BIG_COURSE_EVENTS if big else 0)
-    return Semester(courses, big, total)
+    analytics = None
+    if analytics_course:
+        analytics = make_course(
+            count + 1,
+            max(pool, ANALYTICS_COURSE_SHAPE["students"]),
+            ANALYTICS_COURSE_SHAPE["students"],
+            number="ANALYTICS-F26",
+        )
+        total += ANALYTICS_COURSE_EVENTS
+    return Semester(courses, big, total, analytics)

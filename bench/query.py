@@ -125,18 +125,19 @@ def schema_revision() -> str:
     return f"{head_revision()}-{digest.hexdigest()}"
 
 
-def store_name(events: int, big: bool) -> str:
-    return f"store-{events}{'-big' if big else ''}-g{GENERATOR_VERSION}-s{schema_revision()}"
+def store_name(events: int, big: bool, analytics: bool = False) -> str:
+    shape = ("-big" if big else "") + ("-analytics" if analytics else "")
+    return f"store-{events}{shape}-g{GENERATOR_VERSION}-s{schema_revision()}"
 
 
-async def build_store(url: str, events: int, big: bool) -> None:
+async def build_store(url: str, events: int, big: bool, analytics: bool = False) -> None:
     """Load a generated semester through append_batch in big batches."""
     from app.caliper.reader import read_body
     from app.startup import open_ready_store
     from store.append import append_batch
 
     store = await open_ready_store(url)
-    plan = semester(events, big_course=big)
+    plan = semester(events, big_course=big, analytics_course=analytics)
     started = time.perf_counter()
     done = 0
     batch: list[dict[str, Any]] = []
@@ -162,7 +163,9 @@ async def build_store(url: str, events: int, big: bool) -> None:
         await store.close()
     if is_postgres(url):
         connection = await pg_connect(url)
-        await connection.execute("ANALYZE")  # what autovacuum does after a bulk load
+        # What autovacuum does after a bulk load (PostgreSQL 13+ vacuums insert-only tables
+        # too): statistics, and the visibility map that lets index-only scans skip the rows.
+        await connection.execute("VACUUM ANALYZE")
         await connection.close()
     else:
         path = Path(make_url(url).database or "")
@@ -173,28 +176,43 @@ async def build_store(url: str, events: int, big: bool) -> None:
     print(f"  built {done:,} events in {seconds:.0f} s ({done / seconds:,.0f}/s)", file=sys.stderr)
 
 
-def _build_in_child(url: str, events: int, big: bool) -> None:
+def pg_store_name(name: str) -> str:
+    """A database name for a store: PostgreSQL cuts names at 63 bytes, and the build's
+    `<name>_building` must still differ from it, so long ones end in a digest instead."""
+    import hashlib
+
+    full = f"coursegraph_bench_{name.replace('-', '_')}"
+    if len(full) <= 63 - len("_building"):
+        return full
+    return f"{full[:44]}_{hashlib.blake2b(full.encode(), digest_size=4).hexdigest()}"
+
+
+def _build_in_child(url: str, events: int, big: bool, analytics: bool) -> None:
     argv = [sys.executable, str(Path(__file__)), "--build-into", url, "--events", str(events)]
     if big:
         argv.append("--big")
+    if analytics:
+        argv.append("--analytics")
     print(f"building a {events:,}-event store (cached afterwards) …", file=sys.stderr)
     subprocess.run(argv, check=True)
 
 
-async def ensure_store(events: int, big: bool, database: str | None, keep: bool) -> str:
+async def ensure_store(
+    events: int, big: bool, database: str | None, keep: bool, analytics: bool = False
+) -> str:
     """The URL of a loaded store: cached, or built now in a child process."""
-    name = store_name(events, big)
+    name = store_name(events, big, analytics)
     if database and is_postgres(database):
-        final = f"coursegraph_bench_{name.replace('-', '_')}"[:63]
+        final = pg_store_name(name)
         if keep and await pg_exists(database, final):
             return pg_url_for(database, final)
         if not keep:
             url = await pg_create(database)
-            _build_in_child(url, events, big)
+            _build_in_child(url, events, big, analytics)
             return url
         await pg_drop(pg_url_for(database, f"{final}_building"))
         building = await pg_create(database, f"{final}_building")
-        _build_in_child(building, events, big)
+        _build_in_child(building, events, big, analytics)
         connection = await pg_connect(pg_url_for(database, "postgres"))
         await connection.execute(f'ALTER DATABASE "{final}_building" RENAME TO "{final}"')
         await connection.close()
@@ -204,7 +222,7 @@ async def ensure_store(events: int, big: bool, database: str | None, keep: bool)
         WORK.mkdir(parents=True, exist_ok=True)
         partial = WORK / f"{name}.building.db"
         remove_sqlite(partial)
-        _build_in_child(sqlite_url(partial), events, big)
+        _build_in_child(sqlite_url(partial), events, big, analytics)
         for suffix in ("-wal", "-shm"):  # checkpointed and closed: nothing left in them
             Path(f"{partial}{suffix}").unlink(missing_ok=True)
         partial.rename(path)
@@ -880,9 +898,10 @@ def main() -> None:
     parser.add_argument("--profile-seconds", type=float, default=15.0)
     parser.add_argument("--build-into", help=argparse.SUPPRESS)
     parser.add_argument("--big", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--analytics", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.build_into:
-        asyncio.run(build_store(args.build_into, args.events, args.big))
+        asyncio.run(build_store(args.build_into, args.events, args.big, args.analytics))
         return
     asyncio.run(run(args))
 

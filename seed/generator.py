@@ -226,7 +226,19 @@ class Outgoing:
     event_type: str
     action: str
     course_iri: str | None
+    person_iri: str | None = None  # the one person the event is about
+    actor_is_person: bool = True
+    role: str | None = None  # its membership's role (short form), when it has one
+    viewed_iri: str | None = None  # ViewEvent: the content item viewed
     replays: int = 0
+
+
+# Learn itself (a SoftwareApplication) is the actor of these (seed/wire.py); every other
+# event's actor is the person it is about.
+LEARN_ACTED_TYPES = frozenset({"GradeEvent", "CalculatedGradeSnapshotEvent"})
+# The membership these events carry is the instructor's; every other course event
+# carries the person's Learner membership (seed/wire.py).
+INSTRUCTOR_MEMBERSHIP_TYPES = frozenset({"ContentEvent", "CourseGroupEvent"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,12 +345,30 @@ class _SemesterBuilder:
         course: Course | None,
         people: Iterable[Person],
         nightly: bool = False,
+        viewed_iri: str | None = None,
     ) -> None:
         """Queue one distinct event and note who and what it names for the truth."""
+        people = list(people)
         event_id = event.get("id", event.get("@id"))
         course_iri = course.ref.iri if course else None
+        role = None
+        if course is not None:
+            role = "Instructor" if event_type in INSTRUCTOR_MEMBERSHIP_TYPES else "Learner"
         self.outgoing.append(
-            Outgoing(event, time_ms, nightly, style, event_id, event_type, action, course_iri)
+            Outgoing(
+                event,
+                time_ms,
+                nightly,
+                style,
+                event_id,
+                event_type,
+                action,
+                course_iri,
+                person_iri=people[0].ref.iri if people else None,
+                actor_is_person=event_type not in LEARN_ACTED_TYPES,
+                role=role,
+                viewed_iri=viewed_iri,
+            )
         )
         if course_iri is not None:
             first = self.course_first_event.get(course_iri)
@@ -1290,6 +1320,7 @@ class _SemesterBuilder:
                         action="Viewed",
                         course=course,
                         people=[person],
+                        viewed_iri=item.iri,
                     )
         if rng.random() < 0.7:
             clock += rng.randint(MINUTE, 40 * MINUTE)
@@ -1567,7 +1598,18 @@ class _SemesterBuilder:
             for key, record in self.calculated.items()
         }
         events = tuple(
-            EventRecord(e.time_ms, e.event_id, e.event_type, e.action, e.course_iri, e.replays)
+            EventRecord(
+                e.time_ms,
+                e.event_id,
+                e.event_type,
+                e.action,
+                e.course_iri,
+                e.replays,
+                e.person_iri,
+                e.actor_is_person,
+                e.role,
+                e.viewed_iri,
+            )
             for e in sorted(self.outgoing, key=lambda e: e.time_ms)
         )
         return GroundTruth(

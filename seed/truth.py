@@ -277,6 +277,10 @@ class EventRecord:
     action: str  # short, normalised: Created | Modified | Deleted | Graded | ...
     course_iri: str | None  # the course a reader finds for it (caliper.md), if any
     replays: int  # how many extra verbatim copies arrived
+    person_iri: str | None = None  # the person it is about (member of its membership)
+    actor_is_person: bool = True  # False: Learn itself acted (grade events)
+    role: str | None = None  # its membership's role, short form; None without one
+    viewed_iri: str | None = None  # a ViewEvent's content item
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,6 +420,143 @@ class GroundTruth:
 
     def calculated_grades_of(self, course_iri: str) -> list[CalculatedGradeTruth]:
         return [g for g in self.calculated_grades.values() if g.course_iri == course_iri]
+
+
+# --- course analytics (the contract's "Course analytics" definitions) -----------------
+
+DAY_MS = 86_400_000
+WEEK_MS = 7 * DAY_MS
+_MONDAY_MS = 4 * DAY_MS  # 1970-01-05T00:00Z, a Monday
+
+
+def bucket_start(ms: int, width_ms: int) -> int:
+    """The start of the UTC day, or of the ISO week (Monday 00:00 UTC), holding ms."""
+    origin = _MONDAY_MS if width_ms == WEEK_MS else 0
+    return origin + (ms - origin) // width_ms * width_ms
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityTruth:
+    start_ms: int
+    events: int
+    active_users: int
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantTruth:
+    person_iri: str
+    role: str | None
+    first_activity_ms: int
+    last_activity_ms: int
+    event_count: int
+    active_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreStatisticsTruth:
+    scores: tuple[float, ...]  # each attempt's current scoreGiven, sorted
+
+    @property
+    def count(self) -> int:
+        return len(self.scores)
+
+    @property
+    def mean(self) -> float | None:
+        return sum(self.scores) / len(self.scores) if self.scores else None
+
+    @property
+    def median(self) -> float | None:
+        n = len(self.scores)
+        if not n:
+            return None
+        middle = n // 2
+        return self.scores[middle] if n % 2 else (self.scores[middle - 1] + self.scores[middle]) / 2
+
+    @property
+    def stddev(self) -> float | None:
+        mean = self.mean
+        if mean is None:
+            return None
+        return (sum((x - mean) ** 2 for x in self.scores) / len(self.scores)) ** 0.5
+
+    def histogram(self, bins: int, max_score: float | None) -> list[tuple[float, float, int]]:
+        """(from, to, count): bins over 0..maxScore when above 0, else lowest..highest."""
+        if max_score is not None and max_score > 0:
+            lo, hi = 0.0, float(max_score)
+        else:
+            lo, hi = (self.scores[0], self.scores[-1]) if self.scores else (0.0, 0.0)
+        if hi <= lo:
+            return [(lo, hi, len(self.scores))]
+        edges = [lo + (hi - lo) * i / bins for i in range(bins)] + [hi]
+        counts = [0] * bins
+        for x in self.scores:
+            index = int((x - lo) * bins // (hi - lo))
+            counts[min(bins - 1, max(0, index))] += 1
+        return [(edges[i], edges[i + 1], counts[i]) for i in range(bins)]
+
+
+@dataclass(frozen=True, slots=True)
+class ViewTruth:
+    views: int
+    unique_viewers: int
+    last_viewed_ms: int | None
+
+
+def activity_of(truth: GroundTruth, course_iri: str, width_ms: int) -> list[ActivityTruth]:
+    """One point per bucket from the course's first to its last event, zeros included."""
+    mine = [e for e in truth.events if e.course_iri == course_iri]
+    if not mine:
+        return []
+    events: Counter[int] = Counter()
+    users: dict[int, set[str]] = {}
+    for e in mine:
+        start = bucket_start(e.event_time_ms, width_ms)
+        events[start] += 1  # a replayed copy is stored once: one record
+        if e.actor_is_person and e.person_iri:
+            users.setdefault(start, set()).add(e.person_iri)
+    first = bucket_start(min(e.event_time_ms for e in mine), width_ms)
+    last = bucket_start(max(e.event_time_ms for e in mine), width_ms)
+    return [
+        ActivityTruth(start, events[start], len(users.get(start, ())))
+        for start in range(first, last + 1, width_ms)
+    ]
+
+
+def participants_of(truth: GroundTruth, course_iri: str) -> dict[str, ParticipantTruth]:
+    """Every person who acted in one of the course's events; their role is the one the
+    newest of the course's events about them that sends a role carries."""
+    mine = [e for e in truth.events if e.course_iri == course_iri and e.person_iri]
+    found: dict[str, ParticipantTruth] = {}
+    for person in {e.person_iri for e in mine if e.actor_is_person}:
+        own = [e for e in mine if e.person_iri == person]
+        acted = [e.event_time_ms for e in own if e.actor_is_person]
+        with_role = [e for e in own if e.role is not None]
+        newest = max(with_role, key=lambda e: e.event_time_ms) if with_role else None
+        found[person] = ParticipantTruth(
+            person_iri=person,
+            role=newest.role if newest else None,
+            first_activity_ms=min(acted),
+            last_activity_ms=max(acted),
+            event_count=len(acted),
+            active_days=len({t // DAY_MS for t in acted}),
+        )
+    return found
+
+
+def score_statistics_of(truth: GroundTruth, gradable_item_iri: str) -> ScoreStatisticsTruth:
+    scores = [
+        a.score_given for a in truth.attempts.values() if a.gradable_item_iri == gradable_item_iri
+    ]
+    return ScoreStatisticsTruth(tuple(sorted(scores)))
+
+
+def views_of(truth: GroundTruth, content_iri: str) -> ViewTruth:
+    views = [e for e in truth.events if e.viewed_iri == content_iri]
+    return ViewTruth(
+        len(views),
+        len({e.person_iri for e in views}),
+        max((e.event_time_ms for e in views), default=None),
+    )
 
 
 def group_changed_fields(

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text, union_all
+from sqlalchemy import case, func, select, text, union_all
 
 from app.caliper.canonical import loads_stored
 from store.db import Store
@@ -376,6 +376,25 @@ async def course_entities_stamp(store: Store, course_id: str, kind: str) -> int:
         return int((await connection.execute(statement)).scalar() or 0)
 
 
+async def entities_touched_after(
+    store: Store, kind: str, after_position: int
+) -> list[tuple[str, str | None]]:
+    """(entity key, course) of every `kind` index row newer than a position: what changed
+    since a fold made at that position (a range of the position index)."""
+    statement = (
+        select(ENTITIES.c.entity_key, ENTITIES.c.course_id)
+        .where(
+            ENTITIES.c.position > after_position,
+            # Tested through a CASE so that no index serves it: the planner then ranges over
+            # the new positions instead of walking every row of the kind.
+            case((ENTITIES.c.kind == kind, 1), else_=0) == 1,
+        )
+        .distinct()
+    )
+    async with store.reader.connect() as connection:
+        return [(row[0], row[1]) for row in await connection.execute(statement)]
+
+
 async def last_position(store: Store) -> int:
     async with store.reading() as connection:
         return int((await connection.execute(select(func.max(EVENTS.c.position)))).scalar() or 0)
@@ -409,3 +428,202 @@ async def page_rejected(
             StoredRejectedItem(row[0], row[1], row[2], row[3], loads_stored(row[4]))
             for row in await connection.execute(statement)
         ]
+
+
+# --- course analytics: aggregates over one course's events -----------------------------
+# Each reads ix_events_course_time (course_id, event_time, actor_id) alone.
+
+
+def _as_of_clause(as_of_ms: int | None) -> str:
+    return "" if as_of_ms is None else " AND event_time <= :as_of"
+
+
+async def course_stamp(store: Store, course_id: str) -> int:
+    """The course's newest position: figures of its events hold while this stays."""
+    statement = text("SELECT max(position) FROM events WHERE course_id = :course")
+    async with store.reader.connect() as connection:
+        return int((await connection.execute(statement, {"course": course_id})).scalar() or 0)
+
+
+async def course_time_span(
+    store: Store, course_id: str, as_of_ms: int | None = None
+) -> tuple[int, int] | None:
+    """The course's first and last eventTime (those at or before as_of), if any."""
+    # Two statements: each is one seek into the index; together in one they scan it.
+    where = "FROM events WHERE course_id = :course" + _as_of_clause(as_of_ms)
+    values = {"course": course_id, "as_of": as_of_ms}
+    async with store.reader.connect() as connection:
+        first = (await connection.execute(text(f"SELECT min(event_time) {where}"), values)).scalar()
+        last = (await connection.execute(text(f"SELECT max(event_time) {where}"), values)).scalar()
+    return None if first is None else (int(first), int(last))
+
+
+@dataclass(frozen=True, slots=True)
+class BucketActorCount:
+    bucket: int  # (eventTime - origin) // width
+    actor_id: str | None
+    events: int
+
+
+async def course_activity(
+    store: Store,
+    course_id: str,
+    *,
+    origin_ms: int,
+    width_ms: int,
+    since_ms: int,
+    until_ms: int,
+    as_of_ms: int | None = None,
+) -> list[BucketActorCount]:
+    """Events per bucket and actor, for eventTime in [since, until]."""
+    statement = text(
+        "SELECT (event_time - :origin) / :width, actor_id, count(*) FROM events "
+        "WHERE course_id = :course AND event_time >= :since AND event_time <= :until"
+        + _as_of_clause(as_of_ms)
+        + " GROUP BY 1, 2"
+    )
+    values = {
+        "course": course_id,
+        "origin": origin_ms,
+        "width": width_ms,
+        "since": since_ms,
+        "until": until_ms,
+        "as_of": as_of_ms,
+    }
+    async with store.reader.connect() as connection:
+        rows = await connection.execute(statement, values)
+        return [BucketActorCount(int(b), a, int(n)) for b, a, n in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class ActorCounts:
+    actor_id: str
+    first_event_ms: int
+    last_event_ms: int
+    event_count: int
+    active_days: int
+
+
+async def course_actor_counts(
+    store: Store, course_id: str, as_of_ms: int | None = None, *, day_origin_ms: int
+) -> list[ActorCounts]:
+    """Per actor of the course's events: first, last, count, distinct UTC days."""
+    statement = text(
+        "SELECT actor_id, min(event_time), max(event_time), count(*), "
+        "count(DISTINCT (event_time - :origin) / :day) FROM events "
+        "WHERE course_id = :course AND actor_id IS NOT NULL"
+        + _as_of_clause(as_of_ms)
+        + " GROUP BY actor_id"
+    )
+    values = {"course": course_id, "origin": day_origin_ms, "day": 86_400_000, "as_of": as_of_ms}
+    async with store.reader.connect() as connection:
+        rows = await connection.execute(statement, values)
+        return [ActorCounts(k, int(f), int(la), int(n), int(d)) for k, f, la, n, d in rows]
+
+
+async def people_among(store: Store, iris: Sequence[str]) -> set[str]:
+    """Those of these IRIs the index knows as people (the reader indexes Person actors,
+    members and assignees, never applications): a primary-key probe each."""
+    found: set[str] = set()
+    unique = list(dict.fromkeys(i for i in iris if i))
+    async with store.reader.connect() as connection:
+        for chunk in _chunks(unique):
+            if not chunk:
+                continue
+            result = await connection.execute(
+                select(ENTITIES.c.entity_key)
+                .where(ENTITIES.c.kind == "person", ENTITIES.c.entity_key.in_(chunk))
+                .distinct()
+            )
+            found.update(row[0] for row in result)
+    return found
+
+
+async def newest_course_events_naming(
+    store: Store,
+    course_id: str,
+    people: Sequence[str],
+    as_of_ms: int | None = None,
+    *,
+    per_person: int | None,
+) -> dict[str, list[StoredEvent]]:
+    """Per person, their `per_person` newest events of the course that name them (actor,
+    member, assignee…), newest first; all of them when per_person is None. Each person's
+    rows are a backward range scan of the index's primary key, so the cost follows
+    per_person, not the course's size."""
+    found: dict[str, list[StoredEvent]] = defaultdict(list)
+    unique = list(dict.fromkeys(people))
+    newest_first = (ENTITIES.c.event_time.desc(), ENTITIES.c.position.desc())
+    async with store.reader.connect() as connection:
+        for start in range(0, len(unique), SUMMARY_CHUNK):
+            branches = []
+            for person in unique[start : start + SUMMARY_CHUNK]:
+                where = [
+                    ENTITIES.c.kind == "person",
+                    ENTITIES.c.entity_key == person,
+                    EVENTS.c.course_id == course_id,
+                ]
+                if as_of_ms is not None:
+                    where.append(ENTITIES.c.event_time <= as_of_ms)
+                newest = (
+                    select(ENTITIES.c.entity_key, ENTITIES.c.position)
+                    .join(EVENTS, EVENTS.c.position == ENTITIES.c.position)
+                    .where(*where)
+                    .order_by(*newest_first)
+                )
+                if per_person is not None:
+                    newest = newest.limit(per_person)
+                branches.append(select(newest.subquery()))
+            if not branches:
+                continue
+            wanted: dict[int, list[str]] = defaultdict(list)
+            for person, position in await connection.execute(union_all(*branches)):
+                wanted[int(position)].append(person)
+            for part in _chunks(list(wanted)):
+                result = await connection.execute(
+                    select(*_EVENT_COLUMNS).where(EVENTS.c.position.in_(part))
+                )
+                for row in result:
+                    event = _event(row)
+                    for person in wanted[event.position]:
+                        found[person].append(event)
+    for events in found.values():
+        events.sort(key=lambda e: (e.event_time_ms, e.position), reverse=True)
+    return found
+
+
+VIEW_ACTIONS = ("Viewed", "NavigatedTo")
+
+
+@dataclass(frozen=True, slots=True)
+class ViewCounts:
+    views: int
+    unique_viewers: int
+    last_viewed_ms: int | None
+
+
+async def view_counts(
+    store: Store, object_ids: Sequence[str], as_of_ms: int | None = None
+) -> dict[str, ViewCounts]:
+    """Viewed / NavigatedTo events per object: count, distinct actors, newest eventTime."""
+    found: dict[str, ViewCounts] = {}
+    unique = list(dict.fromkeys(object_ids))
+    async with store.reader.connect() as connection:
+        for chunk in _chunks(unique):
+            if not chunk:
+                continue
+            query = (
+                select(
+                    EVENTS.c.object_id,
+                    func.count(),
+                    func.count(EVENTS.c.actor_id.distinct()),
+                    func.max(EVENTS.c.event_time),
+                )
+                .where(EVENTS.c.object_id.in_(chunk), EVENTS.c.action.in_(VIEW_ACTIONS))
+                .group_by(EVENTS.c.object_id)
+            )
+            if as_of_ms is not None:
+                query = query.where(EVENTS.c.event_time <= as_of_ms)
+            for object_id, views, viewers, last in await connection.execute(query):
+                found[object_id] = ViewCounts(int(views), int(viewers), last)
+    return found

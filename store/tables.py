@@ -13,6 +13,8 @@ class EventRow(SQLModel, table=True):
     __tablename__ = "events"
     __table_args__ = (
         Index("ix_events_course_position", "course_id", "position"),
+        # Course analytics: counts per bucket and per actor without reading the rows.
+        Index("ix_events_course_time", "course_id", "event_time", "actor_id"),
         Index("ix_events_type_position", "type", "position"),
         Index("ix_events_actor", "actor_id"),
         Index("ix_events_object", "object_id"),

@@ -23,6 +23,7 @@ from app.main import create_app
 from app.settings import REPO_ROOT, Settings
 from app.startup import open_ready_store
 from store.db import Store
+from tests.browser import browser, installed_assets  # noqa: F401 - the browser tests' fixtures
 
 INGEST_TOKEN = "test-ingest-token"
 POSTGRES_ENV = "COURSEGRAPH_TEST_POSTGRES_URL"

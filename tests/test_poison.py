@@ -18,11 +18,11 @@ from store.append import append_batch
 from store.db import Store
 from tests.api.factories import (
     SITE,
-    calculated_grade_event,
-    content_event,
+    content_with_due_event,
     envelope,
     grade_event,
     group_event,
+    item_calculated_grade_event,
 )
 from tests.conftest import INGEST_TOKEN, LiveServer, make_settings, run_cli
 
@@ -40,9 +40,9 @@ def semester() -> list[dict[str, Any]]:
     for course, number in COURSES.items():
         events += [
             group_event(course, number, f"{course}g", "Team", ["m1", "m2"], T1),
-            content_event(course, number, f"{course}c", "Week 1", T2, T1),
+            content_with_due_event(course, number, f"{course}c", "Week 1", T2, T1),
             grade_event(course, number, f"{course}i", f"{course}a", "s1", 7.0, T2),
-            calculated_grade_event(course, number, f"{course}i", "s1", 70.0, 1000, T2),
+            item_calculated_grade_event(course, number, f"{course}i", "s1", 70.0, 1000, T2),
         ]
     return events
 
@@ -72,12 +72,12 @@ def sent_poisons() -> list[tuple[str, dict[str, Any] | str, str]]:
     far = grade_event("p1", "POI-101", "p1x", "p1x3", "s2", 1.0, FAR_FUTURE)
     nested = group_event("p1", "POI-101", "p1gx", "Deep", [], T1)
     nested["object"]["extensions"]["bb:group.users"] = deep(100)
-    version = calculated_grade_event("p1", "POI-101", "p1x", "s2", 1.0, 1, T2)
+    version = item_calculated_grade_event("p1", "POI-101", "p1x", "s2", 1.0, 1, T2)
     version["object"]["synVersion"] = 1e300
     nul = grade_event("p1", "POI-101", "p1x", "p1x4", "s2", 1.0, T2)
     nul["actor"]["id"] = f"{SITE}/applications/le\x00arn"
     long_id = grade_event("p1", "POI-101", "p1x", incompressible(3000), "s2", 1.0, T2)
-    due = content_event("p1", "POI-101", "p1cx", "Far", FAR_FUTURE, T1)
+    due = content_with_due_event("p1", "POI-101", "p1cx", "Far", FAR_FUTURE, T1)
     started = grade_event("p1", "POI-101", "p1x", "p1x5", "s2", 1.0, T2)
     started["object"]["startedAtTime"] = "0001-01-01T00:00:00+01:00"
     huge_text = dumps(grade).decode().replace('"count":1', f'"count":{FIVE_THOUSAND_DIGITS}')
@@ -209,9 +209,9 @@ def pre_fix_poisons() -> list[dict[str, Any]]:
     big_score["generated"]["scoreGiven"] = 10**400
     far = grade_event("p1", "POI-101", "p1i", "p1far", "s3", 2.0, FAR_FUTURE)
     far["object"]["startedAtTime"] = T2  # only the eventTime lies past 9999
-    version = calculated_grade_event("p1", "POI-101", "p1i", "s2", 1.0, 1, T2)
+    version = item_calculated_grade_event("p1", "POI-101", "p1i", "s2", 1.0, 1, T2)
     version["object"]["synVersion"] = 1e300
-    due = content_event("p1", "POI-101", "p1cbad", "Far", FAR_FUTURE, T1)
+    due = content_with_due_event("p1", "POI-101", "p1cbad", "Far", FAR_FUTURE, T1)
     text_score = grade_event("p2", "POI-102", "p2i", "p2bad", "s2", 1.0, T2)
     text_score["generated"]["scoreGiven"] = "1e400"
     item = grade_event("p3", "POI-103", "p3bad", "p3a2", "s2", 3.0, T2)

@@ -12,7 +12,15 @@ import pytest
 
 from app.settings import REPO_ROOT
 from seed.loader import demo_truth
-from seed.truth import GroundTruth, format_instant
+from seed.truth import (
+    DAY_MS,
+    GroundTruth,
+    activity_of,
+    format_instant,
+    participants_of,
+    score_statistics_of,
+    views_of,
+)
 from tests.conftest import LiveServer, make_settings, run_cli
 
 OPERATIONS = REPO_ROOT / "graphql" / "operations"
@@ -126,6 +134,53 @@ def test_student_grades_and_recent_events(seeded: tuple[httpx.Client, GroundTrut
     )
 
 
+def test_course_activity(seeded: tuple[httpx.Client, GroundTruth]) -> None:
+    http, truth = seeded
+    course = truth.course_by_number("PSYC-100-F26")
+    data = run(http, "CourseActivity", id=course.iri)["course"]
+    assert data["activity"] == [
+        {"start": format_instant(p.start_ms), "events": p.events, "activeUsers": p.active_users}
+        for p in activity_of(truth, course.iri, DAY_MS)
+    ]
+    items = data["contentItems"]["nodes"]
+    assert len(items) == len([c for c in truth.content_items_of(course.iri) if not c.deleted])
+    for item in items:
+        assert item["viewStatistics"]["views"] == views_of(truth, item["id"]).views
+    assert sum(i["viewStatistics"]["views"] for i in items) > 0
+
+
+def test_at_risk_students(seeded: tuple[httpx.Client, GroundTruth]) -> None:
+    http, truth = seeded
+    course = truth.course_by_number("ENGL-102-F26")
+    everyone = participants_of(truth, course.iri)
+    cutoff = sorted(p.last_activity_ms for p in everyone.values())[len(everyone) // 3]
+    data = run(http, "AtRiskStudents", id=course.iri, inactiveSince=format_instant(cutoff))
+    found = data["course"]["participants"]
+    expected = sorted(
+        (p for p in everyone.values() if p.last_activity_ms < cutoff),
+        key=lambda p: (p.last_activity_ms, p.person_iri),
+    )
+    assert [n["person"]["id"] for n in found["nodes"]] == [p.person_iri for p in expected]
+    assert found["totalCount"] == len(expected) > 0
+    assert all(n["lastActivityAt"] < format_instant(cutoff) for n in found["nodes"])
+
+
+def test_item_statistics(seeded: tuple[httpx.Client, GroundTruth]) -> None:
+    http, truth = seeded
+    course = truth.course_by_number("BIO-101-F26")
+    data = run(http, "ItemStatistics", id=course.iri, bins=4)["course"]["gradableItems"]
+    items = {g.iri for g in truth.gradable_items.values() if g.course_iri == course.iri}
+    assert {n["id"] for n in data["nodes"]} == items and data["totalCount"] == len(items)
+    for node in data["nodes"]:
+        expected = score_statistics_of(truth, node["id"])
+        stats = node["scoreStatistics"]
+        assert stats["count"] == expected.count
+        assert stats["median"] == pytest.approx(expected.median)
+        assert [b["count"] for b in stats["histogram"]] == [
+            c for _, _, c in expected.histogram(4, node["maxScore"])
+        ]
+
+
 def test_every_operation_file_was_exercised() -> None:
     names = {path.stem for path in Path(OPERATIONS).glob("*.graphql")}
     assert names == {
@@ -135,4 +190,7 @@ def test_every_operation_file_was_exercised() -> None:
         "CourseAsOf",
         "StudentGrades",
         "RecentEvents",
+        "CourseActivity",
+        "AtRiskStudents",
+        "ItemStatistics",
     }

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 import strawberry
 from strawberry.types import Info
 
+from app.api.analytics import ScoreStatistics, item_score_statistics
 from app.api.content_item import ContentItem
 from app.api.links import owning_course
 from app.api.person import Person
@@ -92,6 +93,12 @@ class GradableItem:
             if item.learn_id == wanted:
                 return ContentItem.from_state(item, self.as_of)
         return None
+
+    @strawberry.field(description="over the item's attempts whose current score has a scoreGiven")
+    async def score_statistics(self, info: Info) -> ScoreStatistics:
+        return await item_score_statistics(
+            info, self.state.id, self.course_id, self.as_of, self.max_score
+        )
 
 
 @strawberry.type

@@ -3,7 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from strawberry.types import Info
 
+from app.api.analytics import ViewStatistics, item_view_statistics
 from app.api.links import owning_course
 from app.api.scalars import DateTime
 from app.projections.content_items import ContentItemState
@@ -88,6 +90,10 @@ class ContentItem(ContentData):
         )
 
     course = strawberry.field(resolver=owning_course)
+
+    @strawberry.field(description="Viewed or NavigatedTo events whose object is the item")
+    async def view_statistics(self, info: Info) -> ViewStatistics:
+        return await item_view_statistics(info, self.state.id, self.as_of)
 
     @strawberry.field
     def history(self) -> list[ContentItemVersion]:

@@ -6,7 +6,8 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.types import Info
 
-from app.api.attempt import Attempt
+from app.api.analytics import ActivityBucket, ActivityPoint, course_activity
+from app.api.attempt import Attempt, GradableItem
 from app.api.calculated_grade import CalculatedGrade
 from app.api.connections import Connection, paginate
 from app.api.content_item import ContentItem
@@ -14,6 +15,8 @@ from app.api.context import created_at_ms
 from app.api.event import Event, EventFilter
 from app.api.group import Group
 from app.api.log import events_connection
+from app.api.participant import Participant, ParticipantOrder, course_participants
+from app.api.scalars import DateTime
 from app.projections.courses import CourseState
 
 
@@ -110,6 +113,32 @@ class Course:
             states = await _of_user(info, states, lambda s: s.assignee_id, user_id, self.as_of)
         return self._page(states, first, after, Attempt.from_state)
 
+    @strawberry.field(
+        description="the items the course's attempts were made for, by first grade, then id"
+    )
+    async def gradable_items(
+        self, info: Info, first: int | None = 100, after: str | None = None
+    ) -> Connection[GradableItem]:
+        attempts = await info.context.course_attempts().load((self.id, self.as_of))
+        first_graded: dict[str, int] = {}
+        for attempt in attempts:
+            if attempt.gradable_item_id:
+                created = created_at_ms(attempt)
+                held = first_graded.get(attempt.gradable_item_id)
+                first_graded[attempt.gradable_item_id] = (
+                    created if held is None else min(held, created)
+                )
+        ids = sorted(first_graded, key=lambda item: (first_graded[item], item))
+        states = await info.context.gradable_items().load_many([(i, self.as_of) for i in ids])
+        found = [s for s in states if s is not None]
+        return paginate(
+            found,
+            first=first,
+            after=after,
+            sort_key=lambda s: [first_graded[s.id], s.id],
+            node_of=lambda s: GradableItem.from_state(s, self.id, self.as_of),
+        )
+
     @strawberry.field
     async def calculated_grades(
         self,
@@ -136,6 +165,45 @@ class Course:
     ) -> Connection[Event]:
         return await events_connection(
             info, filter, first=first, after=after, within_course=self.id, as_of_ms=self.as_of
+        )
+
+    @strawberry.field(
+        description="one point per UTC day (or ISO week from Monday 00:00 UTC) from the bucket "
+        "holding `since` (default: the course's first event) to the one holding `until` "
+        "(default: its last event), zeros included, oldest first"
+    )
+    async def activity(
+        self,
+        info: Info,
+        since: DateTime | None = None,
+        until: DateTime | None = None,
+        bucket: ActivityBucket | None = ActivityBucket.DAY,
+    ) -> list[ActivityPoint]:
+        return await course_activity(
+            info, self.id, self.as_of, since, until, bucket or ActivityBucket.DAY
+        )
+
+    @strawberry.field(
+        description="every person who is the actor of at least one of the course's events"
+    )
+    async def participants(
+        self,
+        info: Info,
+        role: str | None = None,
+        inactive_since: DateTime | None = None,
+        order_by: ParticipantOrder | None = ParticipantOrder.LAST_ACTIVITY_DESC,
+        first: int | None = 100,
+        after: str | None = None,
+    ) -> Connection[Participant]:
+        return await course_participants(
+            info,
+            self.id,
+            self.as_of,
+            role,
+            inactive_since,
+            order_by or ParticipantOrder.LAST_ACTIVITY_DESC,
+            first,
+            after,
         )
 
 

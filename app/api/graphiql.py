@@ -176,7 +176,7 @@ def operation_tabs(folder: Path) -> tuple[dict[str, str], ...]:
     return tuple(tabs)
 
 
-def _script_json(value: object) -> str:
+def script_json(value: object) -> str:
     """JSON that cannot end the <script> element it sits in (`</script>`, `<!--`)."""
     text = json.dumps(value, ensure_ascii=False)
     for raw, escaped in (
@@ -259,8 +259,8 @@ def render_page(settings: Settings, nonce: str = "") -> str:
         stylesheet=stylesheet,
         scripts=scripts,
         notice="" if local else CDN_NOTICE.format(host=CDN_BASE.removeprefix("https://")),
-        failure=_script_json(FAILURE_LOCAL if local else FAILURE_CDN),
-        config=_script_json(_config(settings)),
+        failure=script_json(FAILURE_LOCAL if local else FAILURE_CDN),
+        config=script_json(_config(settings)),
     )
 
 
@@ -302,13 +302,15 @@ def graphiql_page(settings: Settings, request: Request) -> Response:
     )
 
 
-def _asset_route(settings: Settings) -> Route:
-    root = settings.graphiql_assets_dir
+def asset_route(root: Path, prefix: str, served: frozenset[str], what: str) -> Route:
+    """GET prefix/<path> for exactly the `served` files under `root` (an npm
+    node_modules): the browser bundles a page needs, nothing else of that folder.
+    Shared by GraphiQL and the dashboard."""
 
     async def serve_asset(request: Request) -> Response:
         path = str(request.path_params["path"])
-        if path not in SERVED_FILES:
-            return PlainTextResponse("not a GraphiQL asset", status_code=404)
+        if path not in served:
+            return PlainTextResponse(f"not a {what} asset", status_code=404)
         file = root / path
         if not file.is_file():
             return PlainTextResponse(
@@ -321,7 +323,7 @@ def _asset_route(settings: Settings) -> Route:
             headers={"Cache-Control": "public, max-age=86400"},
         )
 
-    return Route(f"{ASSETS_PREFIX}/{{path:path}}", serve_asset, methods=["GET", "HEAD"])
+    return Route(f"{prefix}/{{path:path}}", serve_asset, methods=["GET", "HEAD"])
 
 
 def graphiql_routes(settings: Settings) -> list[BaseRoute]:
@@ -339,4 +341,4 @@ def graphiql_routes(settings: Settings) -> list[BaseRoute]:
             CDN_BASE,
         )
     log.debug("GraphiQL has %d example operations from %s", len(tabs), OPERATIONS_DIR)
-    return [_asset_route(settings)]
+    return [asset_route(settings.graphiql_assets_dir, ASSETS_PREFIX, SERVED_FILES, "GraphiQL")]

@@ -110,7 +110,7 @@ def envelope(events: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def calculated_grade_event(
+def item_calculated_grade_event(
     course: str, number: str, item: str, student: str, score: float, version: int, time: str
 ) -> dict[str, Any]:
     return {
@@ -135,7 +135,43 @@ def calculated_grade_event(
     }
 
 
-def content_event(
+def _event_head(event_type: str, action: str, actor: dict[str, Any], time: str) -> dict[str, Any]:
+    return {
+        "@context": "http://purl.imsglobal.org/ctx/caliper/v1p1",
+        "id": f"urn:uuid:{next(_ids):032d}",
+        "type": event_type,
+        "actor": actor,
+        "action": action,
+        "eventTime": time,
+    }
+
+
+def with_role(membership_node: dict[str, Any], role: str | None) -> dict[str, Any]:
+    if role is not None:
+        membership_node["roles"] = [f"http://purl.imsglobal.org/vocab/lis/v2/membership#{role}"]
+    return membership_node
+
+
+def view_event(
+    course: str,
+    number: str,
+    user: str,
+    item: str,
+    time: str,
+    *,
+    role: str | None = "Learner",
+    action: str = "Viewed",
+) -> dict[str, Any]:
+    """`user` views content item `item` (action Viewed or NavigatedTo)."""
+    return {
+        **_event_head("ViewEvent", action, person(user), time),
+        "object": {"id": f"{SITE}/content/{item}", "type": "Document"},
+        "group": course_node(course, number),
+        "membership": with_role(membership(course, number, user), role),
+    }
+
+
+def content_with_due_event(
     course: str, number: str, content: str, name: str, due: str, time: str
 ) -> dict[str, Any]:
     return {
@@ -155,4 +191,50 @@ def content_event(
         "group": course_node(course, number),
         "eventTime": time,
         "membership": membership(course, number, "instructor"),
+    }
+
+
+def content_event(
+    course: str, number: str, item: str, name: str, time: str, action: str = "Created"
+) -> dict[str, Any]:
+    node = {
+        "id": f"{SITE}/content/{item}",
+        "type": "DigitalResource",
+        "name": name,
+        "handler": "resource/x-bb-document",
+        "course": course_node(course, number),
+    }
+    return {
+        **_event_head("ContentEvent", action, person("instructor"), time),
+        "object": node,
+        "group": course_node(course, number),
+        "membership": with_role(membership(course, number, "instructor"), "Instructor"),
+    }
+
+
+def calculated_grade_event(
+    course: str, number: str, user: str, score: float | None, version: int, time: str
+) -> dict[str, Any]:
+    """Learn's nightly snapshot of `user`'s course grade (isCourseGrade true)."""
+    grade: dict[str, Any] = {
+        "id": f"{SITE}/courses/{course}/calculatedGrade/{version}",
+        "type": "Entity",
+        "user": person(user),
+        "itemId": "_total_1",
+        "isCourseGrade": True,
+        "scorePossible": 100.0,
+        "syncVersion": version,
+    }
+    if score is not None:
+        grade["score"] = score
+    return {
+        **_event_head(
+            "CalculatedGradeSnapshotEvent",
+            "Modified",
+            {"id": f"{SITE}/applications/learn", "type": "SoftwareApplication"},
+            time,
+        ),
+        "object": grade,
+        "group": course_node(course, number),
+        "membership": membership(course, number, user),
     }

@@ -17,7 +17,14 @@ import pytest
 
 from seed.generator import SEMESTER_START, envelopes_to_jsonl
 from seed.loader import demo_truth, iter_demo_envelopes
-from seed.truth import GroundTruth, format_instant
+from seed.truth import (
+    GroundTruth,
+    activity_of,
+    format_instant,
+    participants_of,
+    score_statistics_of,
+    views_of,
+)
 from tests.conftest import (
     BACKENDS,
     INGEST_TOKEN,
@@ -312,3 +319,123 @@ def test_people_and_log_counts(semester: tuple[Api, GroundTruth]) -> None:
         n=course.course_number,
     )
     assert by_number["events"]["totalCount"] == truth.counts.by_course[course.iri]
+
+
+# --- course analytics, against the generator's own figures ---------------------------
+
+ACTIVITY = """query($id: ID!, $at: DateTime, $bucket: ActivityBucket) { course(id: $id, asOf: $at) {
+  activity(bucket: $bucket) { start events activeUsers } } }"""
+PARTICIPANTS = """query($id: ID!, $at: DateTime, $after: String) { course(id: $id, asOf: $at) {
+  participants(first: 40, after: $after, orderBy: LAST_ACTIVITY_ASC) {
+    totalCount pageInfo { hasNextPage endCursor }
+    nodes { person { id } role firstActivityAt lastActivityAt eventCount activeDays
+      gradedAttempts courseGrade { score isCourseGrade } } } } }"""
+ITEM_STATISTICS = """query($id: ID!, $after: String) { course(id: $id) {
+  attempts(first: 1000, after: $after) { totalCount pageInfo { hasNextPage endCursor }
+    nodes { gradableItem { id maxScore scoreStatistics { count mean median min max stddev
+      histogram(bins: 7) { from to count } } } } } } }"""
+VIEWS = """query($id: ID!, $at: DateTime) { course(id: $id, asOf: $at) {
+  contentItems(includeDeleted: true, first: 500) { nodes { id deleted
+    viewStatistics { views uniqueViewers lastViewedAt } } } } }"""
+
+
+@pytest.mark.parametrize("at", [None, MID_SEMESTER])
+def test_activity_per_day_and_week(semester: tuple[Api, GroundTruth], at: int | None) -> None:
+    api, truth = semester
+    view = truth.as_of(at) if at else truth
+    for iri in truth.courses:
+        for bucket, width in (("DAY", DAY_MS), ("WEEK", 7 * DAY_MS)):
+            at_text = format_instant(at) if at else None
+            points = api.query(ACTIVITY, id=iri, at=at_text, bucket=bucket)["course"]["activity"]
+            expected = [
+                {
+                    "start": format_instant(p.start_ms),
+                    "events": p.events,
+                    "activeUsers": p.active_users,
+                }
+                for p in activity_of(view, iri, width)
+            ]
+            assert points == expected, (iri, bucket)
+            assert sum(p["events"] for p in points) == view.counts.by_course.get(iri, 0)
+
+
+@pytest.mark.parametrize("at", [None, MID_SEMESTER])
+def test_participants(semester: tuple[Api, GroundTruth], at: int | None) -> None:
+    api, truth = semester
+    view = truth.as_of(at) if at else truth
+    at_text = format_instant(at) if at else None
+    checked = 0
+    roles: set[str | None] = set()
+    for iri in truth.courses:
+        nodes = api.all_pages(PARTICIPANTS, ["course", "participants"], id=iri, at=at_text)
+        expected = participants_of(view, iri)
+        assert [n["person"]["id"] for n in nodes] == sorted(
+            expected, key=lambda p: (expected[p].last_activity_ms, p)
+        )
+        grades = {g.user_iri: g.score for g in view.calculated_grades_of(iri) if g.is_course_grade}
+        for node in nodes:
+            person = expected[node["person"]["id"]]
+            assert node["role"] == person.role
+            roles.add(node["role"])
+            assert node["firstActivityAt"] == format_instant(person.first_activity_ms)
+            assert node["lastActivityAt"] == format_instant(person.last_activity_ms)
+            assert (node["eventCount"], node["activeDays"]) == (
+                person.event_count,
+                person.active_days,
+            )
+            assert node["gradedAttempts"] == sum(
+                1 for a in view.attempts_of(iri) if a.assignee_iri == person.person_iri
+            )
+            if person.person_iri in grades:
+                assert node["courseGrade"] == {
+                    "score": grades[person.person_iri],
+                    "isCourseGrade": True,
+                }
+            else:
+                assert node["courseGrade"] is None
+            checked += 1
+    assert checked > 100
+    assert {"Learner", "Instructor"} <= roles
+
+
+def test_score_statistics(semester: tuple[Api, GroundTruth]) -> None:
+    api, truth = semester
+    seen: dict[str, dict[str, Any]] = {}
+    for iri in truth.courses:
+        for node in api.all_pages(ITEM_STATISTICS, ["course", "attempts"], id=iri):
+            seen[node["gradableItem"]["id"]] = node["gradableItem"]
+    assert set(seen) == set(truth.gradable_items)
+    for item_iri, item in seen.items():
+        stats = item["scoreStatistics"]
+        expected = score_statistics_of(truth, item_iri)
+        assert stats["count"] == expected.count > 0
+        assert stats["mean"] == pytest.approx(expected.mean)
+        assert stats["median"] == pytest.approx(expected.median)
+        assert (stats["min"], stats["max"]) == (expected.scores[0], expected.scores[-1])
+        assert stats["stddev"] == pytest.approx(expected.stddev)
+        bins = [(b["from"], b["to"], b["count"]) for b in stats["histogram"]]
+        wanted = expected.histogram(7, truth.gradable_items[item_iri].max_score)
+        assert [c for _, _, c in bins] == [c for _, _, c in wanted]
+        assert [e for f, t, _ in bins for e in (f, t)] == pytest.approx(
+            [e for f, t, _ in wanted for e in (f, t)]
+        )
+
+
+@pytest.mark.parametrize("at", [None, MID_SEMESTER])
+def test_view_statistics(semester: tuple[Api, GroundTruth], at: int | None) -> None:
+    api, truth = semester
+    view = truth.as_of(at) if at else truth
+    at_text = format_instant(at) if at else None
+    viewed = 0
+    for iri in truth.courses:
+        items = api.query(VIEWS, id=iri, at=at_text)["course"]["contentItems"]["nodes"]
+        for node in items:
+            expected = views_of(view, node["id"])
+            last = expected.last_viewed_ms
+            assert node["viewStatistics"] == {
+                "views": expected.views,
+                "uniqueViewers": expected.unique_viewers,
+                "lastViewedAt": format_instant(last) if last is not None else None,
+            }, node["id"]
+            viewed += expected.views
+    assert viewed > 100
