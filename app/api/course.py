@@ -136,6 +136,7 @@ class Course:
             first=first,
             after=after,
             sort_key=lambda s: [first_graded[s.id], s.id],
+            key_shape=(int, str),
             node_of=lambda s: GradableItem.from_state(s, self.id, self.as_of),
         )
 

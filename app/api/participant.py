@@ -12,7 +12,6 @@ from strawberry.types import Info
 
 from app.api.calculated_grade import CalculatedGrade
 from app.api.connections import Connection, paginate
-from app.api.errors import bad_user_input
 from app.api.person import Person
 from app.api.scalars import DateTime
 from app.projections.analytics import BUCKET_ORIGIN_MS, role_of
@@ -94,10 +93,17 @@ def _sort_key(order: ParticipantOrder):
         return lambda s: [-s.event_count, s.person_id]
     # Those without a course grade (or whose grade has no score) last.
     return lambda s: (
-        [0, s.course_grade.score, s.person_id]
+        [0, float(s.course_grade.score), s.person_id]
         if s.course_grade is not None and s.course_grade.score is not None
-        else [1, 0, s.person_id]
+        else [1, 0.0, s.person_id]
     )
+
+
+def _key_shape(order: ParticipantOrder) -> tuple[type, ...]:
+    """The types of a cursor's parts: the order's name, then its sort key."""
+    if order is ParticipantOrder.COURSE_GRADE_ASC:
+        return (str, int, float, str)
+    return (str, int, str)
 
 
 async def _activity_and_roles(info: Info, course_id: str, as_of: int | None) -> list[Any]:
@@ -190,13 +196,11 @@ async def course_participants(
     ]
     sort_key = _sort_key(order_by)
     states.sort(key=sort_key)
-    try:
-        return paginate(
-            states,
-            first=first,
-            after=after,
-            sort_key=lambda s: [order_by.value, *sort_key(s)],
-            node_of=lambda s: Participant.from_state(s, as_of),
-        )
-    except TypeError:  # a cursor of another shape: not one this field gave out
-        raise bad_user_input(f"`after`: {after!r} is not a cursor this field gave out") from None
+    return paginate(
+        states,
+        first=first,
+        after=after,
+        sort_key=lambda s: [order_by.value, *sort_key(s)],
+        key_shape=_key_shape(order_by),
+        node_of=lambda s: Participant.from_state(s, as_of),
+    )
