@@ -239,7 +239,10 @@ def test_unexpected_errors_are_masked_and_logged_once_with_their_traceback(
     assert request_id in error["message"]
     assert "secret" not in answer.text
     assert_no_leak(answer)
-    logged = [r for r in caplog.records if request_id in r.getMessage()]
+    # Besides the request's own log line (one per request, coursegraph.requests):
+    mentions = [r for r in caplog.records if request_id in r.getMessage()]
+    assert [r.name for r in mentions].count("coursegraph.requests") == 1
+    logged = [r for r in mentions if r.name != "coursegraph.requests"]
     assert len(logged) == 1
     assert logged[0].exc_info is not None
     assert "secret" in str(logged[0].exc_info[1])
@@ -270,6 +273,9 @@ def test_one_bad_request_of_a_thousand_aliases_logs_a_bounded_number_of_lines(
     assert len(errors) == 1000
     assert {e["extensions"]["code"] for e in errors} == {"BAD_USER_INPUT"}
     server_side = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
+    # The request's own log line (one per request), and one line for its errors.
+    assert [r.name for r in server_side].count("coursegraph.requests") == 1
+    server_side = [r for r in server_side if r.name != "coursegraph.requests"]
     assert len(server_side) == 1, [r.getMessage()[:200] for r in server_side]
     (line,) = server_side
     assert line.exc_info is None

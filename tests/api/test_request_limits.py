@@ -165,9 +165,10 @@ async def _attack(server: LiveServer) -> None:
         assert grown < 60 * 2**20, f"the server grew by {grown / 2**20:.0f} MB"
 
 
-def _variables_for(document: str) -> dict[str, Any]:
+def _variables_for(document: str, course_id: str) -> dict[str, Any]:
     """Realistic values for the operations' variables (the demo semester's)."""
     values = {
+        "id": course_id,
         "courseNumber": COURSE,
         "at": "2026-10-01T00:00:00Z",
         "userId": "_1202_1",
@@ -185,7 +186,12 @@ def _operations() -> list[Path]:
 @pytest.mark.parametrize("path", _operations(), ids=lambda p: f"{p.parent.parent.name}/{p.name}")
 def test_every_operation_passes_the_limits(semester_server: LiveServer, path: Path) -> None:
     document = path.read_text()
-    variables = _variables_for(document)
+    found = httpx.post(
+        f"{semester_server.url}/graphql",
+        json={"query": f'{{ course(courseNumber: "{COURSE}") {{ id }} }}'},
+        timeout=30,
+    )
+    variables = _variables_for(document, found.json()["data"]["course"]["id"])
     limits = Limits.from_settings(Settings(_env_file=None))  # type: ignore[call-arg]
     assert refusal(parse(document), SCHEMA._schema, variables, limits) is None
     answer = httpx.post(
