@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     persisted_queries = PersistedQueries(settings)
     metrics = Metrics(persisted_queries.allowed.operation_names)
     feed.delivery_listeners.append(metrics.delivered)
+    metrics.watch_subscriptions(lambda: feed.subscriptions)
     # Outermost the request log, so refused requests are logged too; then a foreign Host is
     # refused before anything else reads the request.
     middleware = [

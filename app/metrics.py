@@ -153,6 +153,10 @@ class Metrics:
         else:
             self._engines = {"reader": store.reader, "writer": store.writer}
 
+    def watch_subscriptions(self, count: Callable[[], int]) -> None:
+        """Live subscriptions are read at each scrape from their one count (the feed's)."""
+        self.live_subscriptions.set_function(count)
+
     def appended(self, result: AppendResult) -> None:
         self.events_appended.inc(result.appended)
         self.events_duplicate.inc(result.duplicates)
@@ -195,12 +199,6 @@ class Metrics:
             children[1].observe(seconds)
         for code in error_codes:
             self.graphql_errors.labels(code if code in _KNOWN_CODES else OTHER).inc()
-
-    def subscription_opened(self) -> None:
-        self.live_subscriptions.inc()
-
-    def subscription_closed(self) -> None:
-        self.live_subscriptions.dec()
 
     def delivered(self, delay_seconds: float) -> None:
         """One event handed to one subscriber, `delay_seconds` after it was committed."""

@@ -1,18 +1,21 @@
 """The Strawberry extension every operation (HTTP or WebSocket) goes through: fresh
 loaders per operation, the text limits at parse time, the cost limits before validation,
-one byte-bounded cache of parsed and validated texts, and coded, masked, logged errors."""
+one byte-bounded cache of parsed and validated texts, the time budget of each query and
+mutation over the WebSocket, and coded, masked, logged errors."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
+from strawberry.types.graphql import OperationType
 
 from app.api.errors import ErrorCode, coded_error, too_complex
-from app.api.limits import Limits, refusal
+from app.api.limits import Limits, over_time_budget, refusal
 from app.api.masking import coded, report, with_code
 from app.api.query_cache import CachedQuery
 from app.observe import note
@@ -125,8 +128,18 @@ class GuardedOperation(SchemaExtension):
             context.pre_execution_errors = list(known)
         yield
 
-    def on_execute(self) -> Iterator[None]:
-        yield
+    async def on_execute(self) -> AsyncIterator[None]:
+        budget = self._websocket_budget()
+        if budget is None:
+            yield
+        else:
+            try:
+                async with asyncio.timeout(budget):
+                    yield
+            except TimeoutError:
+                # Strawberry answers an error raised here as the operation's `error`
+                # message; the socket and its other operations go on.
+                raise over_time_budget(budget) from None
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
         if errors and getattr(result, "data", None) is None:
@@ -134,6 +147,18 @@ class GuardedOperation(SchemaExtension):
             for error in errors:
                 if error.path is None and not (error.extensions or {}).get("code"):
                     with_code(error, ErrorCode.BAD_USER_INPUT)
+
+    def _websocket_budget(self) -> float | None:
+        """Over HTTP the whole request runs within its budget (graphql_app); over the
+        WebSocket each query and mutation does here. Subscriptions are long-lived by
+        design: no budget."""
+        settings = self.settings
+        scope = self._scope()
+        if settings is None or scope is None or scope.get("type") != "websocket":
+            return None
+        if self.execution_context.operation_type is OperationType.SUBSCRIPTION:
+            return None
+        return settings.request_budget_seconds
 
     # --- results -------------------------------------------------------------------
 

@@ -28,8 +28,8 @@ from strawberry.types.graphql import OperationType
 from app.api.auth import api_token_refusal, websocket_token_accepted
 from app.api.body import BodyTooLarge, BodyTooSlow, is_json_media_type, read_capped
 from app.api.context import Context
-from app.api.errors import too_complex
 from app.api.graphql_http import graphql_response, response_media_type
+from app.api.limits import over_time_budget
 from app.api.live import LiveFeed, subscription_over_http
 from app.api.masking import coded, report
 from app.api.persisted_queries import PersistedQueries, PersistedQueryRefused
@@ -180,14 +180,7 @@ class CoursegraphGraphQL(GraphQL):
                 )
             data, errors, extensions = result.data, list(result.errors or []), result.extensions
         except TimeoutError:
-            errors = [
-                too_complex(
-                    "COURSEGRAPH_REQUEST_BUDGET_SECONDS",
-                    budget,
-                    f"the request ran past its time budget, COURSEGRAPH_REQUEST_BUDGET_SECONDS "
-                    f"({budget} s), and was stopped",
-                )
-            ]
+            errors = [over_time_budget(budget)]
             self._refused(request, errors)
         except (CannotGetOperationTypeError, InvalidOperationTypeError, MissingQueryError) as error:
             if (

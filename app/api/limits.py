@@ -268,6 +268,17 @@ def _measure(
     return walk
 
 
+def over_time_budget(budget_seconds: float) -> GraphQLError:
+    """A query or mutation that ran past COURSEGRAPH_REQUEST_BUDGET_SECONDS and was stopped
+    (over HTTP and over the WebSocket alike)."""
+    return too_complex(
+        "COURSEGRAPH_REQUEST_BUDGET_SECONDS",
+        budget_seconds,
+        f"the request ran past its time budget, COURSEGRAPH_REQUEST_BUDGET_SECONDS "
+        f"({budget_seconds} s), and was stopped",
+    )
+
+
 def refusal(
     document: DocumentNode,
     schema: GraphQLSchema,

@@ -1,6 +1,6 @@
 """A schema extension that reports each GraphQL operation when it ends: its name and the
 codes of its errors go to its request's log line (HTTP) or a line of its own (WebSocket),
-and to the metrics; open subscriptions are counted while they run."""
+and to the metrics (open subscriptions are the live feed's count, read at scrape time)."""
 
 from __future__ import annotations
 
@@ -17,27 +17,18 @@ from app.request_log import report_operation
 UNCODED = "none"
 
 
-def _metrics(scope: dict[str, Any]) -> Any:
-    return getattr(getattr(scope.get("app"), "state", None), "metrics", None)
-
-
 class ObservedOperation(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
-        self._subscription_counted = False
+        self._subscription_ran = False
         try:
             yield
         finally:
             self._finish(time.perf_counter() - started)
 
     def on_execute(self) -> Iterator[None]:
-        context = self.execution_context
-        scope = _scope_of(context.context)
-        if scope is not None and context.operation_type is OperationType.SUBSCRIPTION:
-            metrics = _metrics(scope)
-            if metrics is not None:
-                metrics.subscription_opened()
-                self._subscription_counted = True
+        # A subscription that got as far as running: its lifetime is no latency sample.
+        self._subscription_ran = self.execution_context.operation_type is OperationType.SUBSCRIPTION
         yield
 
     def _finish(self, seconds: float) -> None:
@@ -45,8 +36,6 @@ class ObservedOperation(SchemaExtension):
         scope = _scope_of(context.context)
         if scope is None:
             return
-        if self._subscription_counted:
-            _metrics(scope).subscription_closed()
         codes = [
             str((error.extensions or {}).get("code") or UNCODED)
             for error in context.pre_execution_errors or ()
@@ -61,7 +50,7 @@ class ObservedOperation(SchemaExtension):
             seconds=seconds,
             error_codes=codes,
             transport=transport,
-            subscription=self._subscription_counted,
+            subscription=self._subscription_ran,
         )
 
 

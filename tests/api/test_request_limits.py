@@ -255,10 +255,7 @@ def test_time_budget_stops_a_slow_request(semester_url: str) -> None:
         assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
         assert error["extensions"]["limit"] == "COURSEGRAPH_REQUEST_BUDGET_SECONDS"
         assert "0.5 s" in error["message"]
-        deadline = time.monotonic() + 5
-        while store.reader.pool.checkedout() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert store.reader.pool.checkedout() == 0
+        assert wait_for_idle_pool(store) == 0
         after = httpx.post(f"{server.url}/graphql", json={"query": "{ courses { nodes { id } } }"})
         assert len(after.json()["data"]["courses"]["nodes"]) == 6
 
@@ -269,33 +266,46 @@ def test_limits_must_be_above_zero(name: str) -> None:
         Settings(_env_file=None, **{name: 0})  # type: ignore[call-arg]
 
 
-def test_time_budget_returns_connections_on_both_backends(database_url: str) -> None:
-    """Thousands of small statements in flight when the budget ends: each is cancelled and
-    every connection goes back to the pool."""
-    settings = make_settings(
+def many_unindexed_counts(aliases: int = 3000) -> str:
+    """A query of thousands of small statements: slow on any store, even an empty one."""
+    counts = " ".join(
+        f'a{i}: events(filter: {{actorId: "x{i}"}}, first: 1) {{ totalCount }}'
+        for i in range(aliases)
+    )
+    return "{ " + counts + " }"
+
+
+def budget_settings(database_url: str, budget_seconds: float) -> Settings:
+    """Settings under which many_unindexed_counts() passes every limit but the budget."""
+    return make_settings(
         database_url,
         max_query_aliases=10**6,
         max_query_tokens=10**6,
         max_query_chars=10**7,
         max_query_cost=10**9,
-        request_budget_seconds=0.3,
+        request_budget_seconds=budget_seconds,
     )
-    many = (
-        "{ "
-        + " ".join(
-            f'a{i}: events(filter: {{actorId: "x{i}"}}, first: 1) {{ totalCount }}'
-            for i in range(3000)
-        )
-        + " }"
-    )
+
+
+def wait_for_idle_pool(store: Any) -> int:
+    """Connections still checked out of the reader's pool after up to 5 s."""
+    deadline = time.monotonic() + 5
+    while store.reader.pool.checkedout() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return store.reader.pool.checkedout()
+
+
+def test_time_budget_returns_connections_on_both_backends(database_url: str) -> None:
+    """Thousands of small statements in flight when the budget ends: each is cancelled and
+    every connection goes back to the pool."""
+    settings = budget_settings(database_url, 0.3)
     with LiveServer(settings) as server:
         store = server.server.config.app.state.store
-        answer = httpx.post(f"{server.url}/graphql", json={"query": many}, timeout=60)
+        answer = httpx.post(
+            f"{server.url}/graphql", json={"query": many_unindexed_counts()}, timeout=60
+        )
         (error,) = answer.json()["errors"]
         assert error["extensions"]["limit"] == "COURSEGRAPH_REQUEST_BUDGET_SECONDS"
-        deadline = time.monotonic() + 5
-        while store.reader.pool.checkedout() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert store.reader.pool.checkedout() == 0
+        assert wait_for_idle_pool(store) == 0
         after = httpx.post(f"{server.url}/graphql", json={"query": "{ events { totalCount } }"})
         assert after.json() == {"data": {"events": {"totalCount": 0}}}

@@ -1,18 +1,25 @@
 """Operations over one WebSocket (graphql-transport-ws): each gets its own loaders, so
 answers follow new events and 1,000 queries do not grow the server; messages are capped;
-errors carry codes there too."""
+errors carry codes there too; queries run within the request's time budget, subscriptions
+outlive it."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 import httpx
 import websockets
 
 from tests.api.factories import envelope, grade_event
-from tests.api.test_request_limits import rss_bytes
+from tests.api.test_request_limits import (
+    budget_settings,
+    many_unindexed_counts,
+    rss_bytes,
+    wait_for_idle_pool,
+)
 from tests.conftest import INGEST_TOKEN, LiveServer, make_settings
 
 SCORE = '{ course(courseNumber: "WS-101") { attempts { nodes { score { scoreGiven } } } } }'
@@ -110,3 +117,45 @@ async def _too_big(server: LiveServer) -> None:
     except websockets.ConnectionClosed as closed:
         assert closed.rcvd is not None and closed.rcvd.code == 1009
         assert "COURSEGRAPH_MAX_BODY_BYTES" in closed.rcvd.reason
+
+
+def test_time_budget_stops_a_slow_query_on_the_socket(database_url: str) -> None:
+    with LiveServer(budget_settings(database_url, 0.3)) as server:
+        asyncio.run(_over_budget(server))
+
+
+async def _over_budget(server: LiveServer) -> None:
+    store = server.server.config.app.state.store
+    async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+        over_http = await http.post("/graphql", json={"query": many_unindexed_counts()})
+    (http_error,) = over_http.json()["errors"]
+    socket = await _connect(server)
+    try:
+        live = "subscription { eventAppended { type objectId } }"
+        await socket.send(
+            json.dumps({"id": "live", "type": "subscribe", "payload": {"query": live}})
+        )
+        started = time.monotonic()
+        refused = await _run(socket, "slow", many_unindexed_counts())
+        assert time.monotonic() - started < 2.0
+        assert refused["id"] == "slow" and refused["type"] == "error"
+        (error,) = refused["payload"]
+        assert error["extensions"] == {
+            "code": "QUERY_TOO_COMPLEX",
+            "limit": "COURSEGRAPH_REQUEST_BUDGET_SECONDS",
+            "limitValue": 0.3,
+        }
+        assert error["message"] == http_error["message"]
+        assert "COURSEGRAPH_REQUEST_BUDGET_SECONDS (0.3 s)" in error["message"]
+        assert await asyncio.to_thread(wait_for_idle_pool, store) == 0
+        # The socket goes on: another query answers, and the subscription, older than
+        # the budget, still delivers.
+        after = await _run(socket, "after", "{ events { totalCount } }")
+        assert after["payload"] == {"data": {"events": {"totalCount": 0}}}
+        await asyncio.sleep(0.5)
+        await _post(server, _grade(7.0, "2026-04-03T10:00:00Z"))
+        delivered = json.loads(await asyncio.wait_for(socket.recv(), timeout=10))
+        assert delivered["id"] == "live" and delivered["type"] == "next"
+        assert delivered["payload"]["data"]["eventAppended"]["type"] == "GradeEvent"
+    finally:
+        await socket.close()
