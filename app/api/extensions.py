@@ -200,4 +200,4 @@ class GuardedOperation(SchemaExtension):
         if scope is None:
             return
         codes = sorted({str((error.extensions or {}).get("code")) for error in errors})
-        note(scope, operation_name=self.execution_context.operation_name, error_codes=codes)
+        note(scope, operation=self.execution_context.operation_name, errorCodes=codes)

@@ -201,7 +201,7 @@ class CoursegraphGraphQL(GraphQL):
         """Errors raised around execution (not inside it): logged and noted the same way."""
         report(errors, request_id(request.scope))
         codes = sorted({str((error.extensions or {}).get("code")) for error in errors})
-        note(request.scope, error_codes=codes)
+        note(request.scope, errorCodes=codes)
 
     def _too_large(self) -> Response:
         limit = self.settings.max_body_bytes

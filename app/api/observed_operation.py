@@ -11,7 +11,6 @@ from typing import Any
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from app.observe import note
 from app.request_log import report_operation
 
 UNCODED = "none"
@@ -42,8 +41,8 @@ class ObservedOperation(SchemaExtension):
         ]
         name = context.operation_name
         transport = "websocket" if scope["type"] == "websocket" else "http"
-        if transport == "http":
-            note(scope, operation=name, errorCodes=sorted(set(codes)))
+        # Over HTTP the request's line gets the operation and its coded errors from
+        # GuardedOperation; here only the metrics and a WebSocket operation's own line.
         report_operation(
             scope,
             name=name,
