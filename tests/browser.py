@@ -8,9 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -26,6 +24,7 @@ from app.api.graphiql import assets_installed
 from app.seeding import seed_store
 from app.settings import REPO_ROOT
 from app.startup import open_ready_store
+from tests.processes import stop_process_group
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 NODE_MODULES = REPO_ROOT / "node_modules"
@@ -165,20 +164,6 @@ def _chromium_binary() -> str:
     )
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Chromium forks helpers: end the whole process group it leads."""
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-    except ProcessLookupError:
-        pass
-
-
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[DevTools]:
     """A page in a fresh, offline headless Chromium, its network and console recorded."""
@@ -232,7 +217,7 @@ def browser(tmp_path: Path) -> Iterator[DevTools]:
             devtools.call("Page.addScriptToEvaluateOnNewDocument", source=RECORD_CSP_VIOLATIONS)
             yield devtools
     finally:
-        _stop(process)
+        stop_process_group(process)
 
 
 def seed_demo(database_url: str) -> None:

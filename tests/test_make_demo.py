@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 
 from app.settings import REPO_ROOT
 from tests.conftest import free_port
+from tests.processes import stop_process_group
 
 pytestmark = pytest.mark.slow
 
@@ -63,20 +63,6 @@ def _demo_environment() -> dict[str, str]:
     return environment
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """make and the server it started share a process group: end all of it."""
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-    except ProcessLookupError:
-        pass
-
-
 def check_demo(folder: Path, log_path: Path) -> None:
     """Runs `make demo` in folder and checks what it serves; the output goes to log_path."""
     make = _tool("make")
@@ -90,7 +76,7 @@ def check_demo(folder: Path, log_path: Path) -> None:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so _stop reaches the server too
+            start_new_session=True,  # its own process group, so stopping it reaches the server too
         )
 
     def output() -> str:
@@ -127,7 +113,7 @@ def check_demo(folder: Path, log_path: Path) -> None:
             assert "GraphiQL" in page.text
             assert f"http://127.0.0.1:{port}/graphql" in output()  # the address it printed
         finally:
-            _stop(process)
+            stop_process_group(process, grace_seconds=20)
 
 
 def test_make_demo_from_a_fresh_clone(tmp_path: Path) -> None:
