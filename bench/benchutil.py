@@ -102,6 +102,7 @@ class ChildRun:
     # What the child caused to be written to storage (/proc/<pid>/io write_bytes), read
     # before it is reaped; None where /proc does not say.
     write_bytes: int | None = None
+    cpu_seconds: float = 0.0  # user + system: steadier than wall time on a busy machine
 
 
 def _io_write_bytes(pid: int) -> int | None:
@@ -136,7 +137,8 @@ def run_child(
     stderr = err_path.read_text(errors="replace")
     out_path.unlink()
     err_path.unlink()
-    return ChildRun(seconds, usage.ru_maxrss, child.returncode, stdout, stderr, write_bytes)
+    cpu = usage.ru_utime + usage.ru_stime
+    return ChildRun(seconds, usage.ru_maxrss, child.returncode, stdout, stderr, write_bytes, cpu)
 
 
 def env_with(**values: str) -> dict[str, str]:
