@@ -9,7 +9,8 @@
 
 The baseline, measured in the same run (before and after, averaged), reads the same
 JSON Lines file, parses each line with orjson and stores it as it came into a one-table
-database, in batches of BATCH_EVENTS rows, one transaction each: sqlite3 executemany
+database, in the batches `coursegraph ingest` makes (about 12 MB, at most BATCH_EVENTS
+rows), one transaction each: sqlite3 executemany
 (WAL, synchronous=NORMAL) or asyncpg copy_records_to_table. `coursegraph ingest` runs
 as a child process on a fresh database; its wall time includes interpreter start-up.
 On SQLite the bytes it wrote (/proc/<pid>/io write_bytes) are compared with the
@@ -58,7 +59,7 @@ from benchutil import (
 )
 from coursegen import INGEST_VERSION, ingest_stream
 
-from app.ingest import BATCH_EVENTS
+from app.ingest import BATCH_EVENTS, DEFAULT_BATCH_BYTES
 
 RATIO_TARGET = 0.7
 RSS_TARGET_MB = 200
@@ -125,16 +126,19 @@ def big_files(megabytes: int) -> tuple[Path, Path, int]:
 
 
 def _batches(path: Path):
-    """Each line parsed with orjson (as any ingest must) and kept as it came."""
+    """Each line parsed with orjson (as any ingest must) and kept as it came; batches
+    bounded as `coursegraph ingest` bounds its transactions."""
     batch: list[tuple[str]] = []
+    held = 0
     with open(path, "rb") as source:
         for line in source:
             text = line.rstrip(b"\r\n")
             orjson.loads(text)
             batch.append((text.decode(),))
-            if len(batch) == BATCH_EVENTS:
+            held += len(text)
+            if len(batch) == BATCH_EVENTS or held >= DEFAULT_BATCH_BYTES:
                 yield batch
-                batch = []
+                batch, held = [], 0
     if batch:
         yield batch
 
