@@ -97,7 +97,7 @@ class Settings(BaseSettings):
     # (at most app.ingest.BATCH_EVENTS events): each transaction rewrites every index page
     # it touches, so larger ones write fewer bytes per event; a batch holds ~8x this in
     # memory while it is read and stored.
-    ingest_batch_bytes: int = 12_582_912
+    ingest_batch_bytes: int = 10_485_760
     # Course.activity answers at most this many buckets (ten years of days).
     analytics_max_buckets: int = 3660
     # ScoreStatistics.histogram(bins:) accepts 1 to this many bins.

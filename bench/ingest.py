@@ -9,7 +9,7 @@
 
 The baseline, measured in the same run (before and after, averaged), reads the same
 JSON Lines file, parses each line with orjson and stores it as it came into a one-table
-database, in the batches `coursegraph ingest` makes (about 12 MB, at most BATCH_EVENTS
+database, in the batches `coursegraph ingest` makes (about 10 MiB, at most BATCH_EVENTS
 rows), one transaction each: sqlite3 executemany
 (WAL, synchronous=NORMAL) or asyncpg copy_records_to_table. `coursegraph ingest` runs
 as a child process on a fresh database; its wall time includes interpreter start-up.
