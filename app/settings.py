@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     dashboard: bool = True
     # `coursegraph ingest` commits about this many bytes of events' JSON per transaction
     # (at most app.ingest.BATCH_EVENTS events): each transaction rewrites every index page
-    # it touches, so larger ones write fewer bytes per event; a batch holds ~8x this in
+    # it touches, so larger ones write fewer bytes per event; a batch holds ~10x this in
     # memory while it is read and stored.
     ingest_batch_bytes: int = 10_485_760
     # Course.activity answers at most this many buckets (ten years of days).
