@@ -46,7 +46,13 @@ class IngestSummary:
 
 
 class Batcher:
-    def __init__(self, store: Store, summary: IngestSummary, source: str, batch_bytes: int) -> None:
+    def __init__(
+        self,
+        store: Store,
+        summary: IngestSummary,
+        source: str,
+        batch_bytes: int = DEFAULT_BATCH_BYTES,
+    ) -> None:
         self.store = store
         self.summary = summary
         self.source = source
