@@ -1,0 +1,189 @@
+"""The state cache: bounded by estimated bytes, and never stale — not when another
+process appends (`coursegraph ingest` beside a served app), nor when the database is
+replaced under the same URL (a SQLite file moved over the old path; a PostgreSQL
+database dropped and made again). Real servers under uvicorn, real files and databases."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from sqlalchemy.engine import make_url
+
+from app.api.state_cache import StateCache, estimate_bytes
+from app.settings import Settings
+from tests.api.factories import group_event
+from tests.conftest import (
+    LiveServer,
+    _admin_execute,
+    make_settings,
+    postgres_base_url,
+    run_cli,
+)
+
+COURSE = "BIO-101"
+GROUPS = (
+    "query Groups($n: String!) "
+    "{ course(courseNumber: $n) { groups { totalCount nodes { id name } } } }"
+)
+
+
+def group_names(server: LiveServer) -> list[str]:
+    answer = httpx.post(
+        f"{server.url}/graphql", json={"query": GROUPS, "variables": {"n": COURSE}}, timeout=30
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert "errors" not in body, body
+    return [node["name"] for node in body["data"]["course"]["groups"]["nodes"]]
+
+
+def write_events(path: Path, names: list[str], start_minute: int = 0) -> Path:
+    """One CourseGroupEvent a group, one a line, as `coursegraph ingest` reads them."""
+    events = [
+        group_event(
+            "c1",
+            COURSE,
+            f"g{start_minute + i}",
+            name,
+            ["m1"],
+            f"2026-09-01T10:{start_minute + i:02d}:00.000Z",
+        )
+        for i, name in enumerate(names)
+    ]
+    path.write_bytes(b"\n".join(orjson.dumps(event) for event in events) + b"\n")
+    return path
+
+
+def ingest(path: Path, database_url: str) -> None:
+    result = run_cli("ingest", str(path), database_url=database_url)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def state_cache(server: LiveServer) -> StateCache:
+    return server.server.config.app.state.state_cache
+
+
+# --- the bound -------------------------------------------------------------------------
+
+
+def test_the_cache_holds_at_most_its_bytes_and_drops_the_least_recently_used() -> None:
+    value = [("x" * 100, i) for i in range(50)]
+    size = estimate_bytes(("k", 0)) + estimate_bytes(value)
+    cache = StateCache(max_bytes=size * 4 + size // 2)  # room for four
+    for key in range(4):
+        cache.put(("k", key), 1, value)
+    assert cache.get(("k", 0), 1) is value  # 0 is now the most recent
+    cache.put(("k", 4), 1, value)
+    assert len(cache) == 4 and cache.bytes <= cache.max_bytes
+    assert cache.get(("k", 1), 1) is None  # the least recently used went
+    assert cache.get(("k", 0), 1) is value
+    assert cache.evictions == 1
+    assert (cache.hits, cache.misses) == (2, 1)
+
+
+def test_a_value_is_served_only_at_its_own_stamp() -> None:
+    cache = StateCache(max_bytes=1_000_000)
+    cache.put(("k",), 7, "folded at 7")
+    assert cache.get(("k",), 8) is None
+    assert cache.get(("k",), 7) == "folded at 7"
+    assert cache.latest(("k",)) == (7, "folded at 7")
+
+
+def test_a_value_larger_than_a_quarter_of_the_bound_is_not_kept() -> None:
+    cache = StateCache(max_bytes=10_000)
+    cache.put(("big",), 1, ["y" * 3_000])
+    assert len(cache) == 0 and cache.bytes == 0
+
+
+def test_the_estimate_of_a_long_list_scales_a_sample_of_its_items() -> None:
+    item = ("z" * 200, 1.5)
+    many = [item] * 10_000
+    assert estimate_bytes(item) == sys.getsizeof(item) + sys.getsizeof(item[0]) + 24
+    assert estimate_bytes(many) == sys.getsizeof(many) + 10_000 * estimate_bytes(item)
+
+
+def test_the_cache_bound_is_a_setting_named_in_its_error() -> None:
+    assert Settings(_env_file=None).cache_bytes > 0  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="COURSEGRAPH_CACHE_BYTES must be above 0"):
+        Settings(_env_file=None, cache_bytes=0)  # type: ignore[call-arg]
+
+
+# --- never stale -----------------------------------------------------------------------
+
+
+def test_events_another_process_appends_are_in_the_next_answer(
+    database_url: str, tmp_path: Path
+) -> None:
+    ingest(write_events(tmp_path / "first.jsonl", ["Lab A"]), database_url)
+    with LiveServer(make_settings(database_url)) as server:
+        assert group_names(server) == ["Lab A"]
+        assert group_names(server) == ["Lab A"]  # now from the cache
+        hits = state_cache(server).hits
+        assert hits > 0
+        ingest(write_events(tmp_path / "more.jsonl", ["Lab B"], start_minute=5), database_url)
+        assert group_names(server) == ["Lab A", "Lab B"]
+
+
+def test_a_sqlite_file_moved_over_the_served_one_is_read_at_once(tmp_path: Path) -> None:
+    served = tmp_path / "coursegraph.db"
+    served_url = f"sqlite+aiosqlite:///{served}"
+    ingest(write_events(tmp_path / "old.jsonl", ["Old name"]), served_url)
+    # The replacement holds as many events (the same positions): only the file tells.
+    replacement = tmp_path / "replacement.db"
+    ingest(write_events(tmp_path / "new.jsonl", ["New name"]), f"sqlite+aiosqlite:///{replacement}")
+    assert not Path(f"{replacement}-wal").exists() or Path(f"{replacement}-wal").stat().st_size == 0
+    with LiveServer(make_settings(served_url)) as server:
+        assert group_names(server) == ["Old name"]
+        assert group_names(server) == ["Old name"]
+        os.replace(replacement, served)
+        assert group_names(server) == ["New name"]
+        assert group_names(server) == ["New name"]
+
+
+def test_a_postgresql_database_dropped_and_made_again_is_read_at_once(tmp_path: Path) -> None:
+    base = postgres_base_url()
+    name = f"coursegraph_test_replaced_{os.getpid()}"
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+
+    def remake() -> None:
+        asyncio.run(_admin_execute(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(_admin_execute(base, f'CREATE DATABASE "{name}"'))
+
+    remake()
+    try:
+        ingest(write_events(tmp_path / "old.jsonl", ["Old name"]), url)
+        with LiveServer(make_settings(url)) as server:
+            assert group_names(server) == ["Old name"]
+            assert group_names(server) == ["Old name"]
+            remake()
+            # As many events as before (the same positions): only the database's oid tells.
+            ingest(write_events(tmp_path / "new.jsonl", ["New name"]), url)
+            assert group_names(server) == ["New name"]
+            assert group_names(server) == ["New name"]
+    finally:
+        asyncio.run(_admin_execute(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def test_metrics_show_the_state_cache(database_url: str, tmp_path: Path) -> None:
+    ingest(write_events(tmp_path / "first.jsonl", ["Lab A"]), database_url)
+    with LiveServer(make_settings(database_url)) as server:
+        group_names(server)
+        group_names(server)
+        cache = state_cache(server)
+        text = httpx.get(f"{server.url}/metrics").text
+        samples: dict[str, Any] = {}
+        for line in text.splitlines():
+            if line.startswith("coursegraph_state_cache_"):
+                metric, number = line.rsplit(" ", 1)
+                samples[metric] = float(number)
+        assert samples["coursegraph_state_cache_hits_total"] == cache.hits > 0
+        assert samples["coursegraph_state_cache_misses_total"] == cache.misses > 0
+        assert samples["coursegraph_state_cache_bytes"] == cache.bytes > 0
+        assert samples["coursegraph_state_cache_entries"] == len(cache) > 0
