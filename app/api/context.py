@@ -3,6 +3,7 @@ a course query costs the same number of statements whatever the number of entiti
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
@@ -139,6 +140,9 @@ class Context:
     unreadable: dict[tuple[str, str], None] = field(default_factory=dict)
     # The store's identity as this operation first saw it (store.identity).
     identity: Hashable | None = None
+    # The log's newest position as this operation first read it (one statement, however
+    # many loaders stamp with it, also when they ask at once).
+    log_position: asyncio.Future[int] | None = None
 
     def __post_init__(self) -> None:
         if self.state_cache is None:
@@ -162,7 +166,15 @@ class Context:
     def for_operation(self) -> Context:
         """The same context with loaders of its own: a WebSocket's operations share one
         context, and cached answers must not outlive the operation that loaded them."""
-        return replace(self, loaders={}, unreadable={}, identity=None)
+        return replace(self, loaders={}, unreadable={}, identity=None, log_position=None)
+
+    async def newest_position(self) -> int:
+        """The log's newest position, read once an operation: a stamp for values that any
+        new event may change. A value computed later in the operation can only be newer
+        than its stamp, which makes the next operation refold, never serve it stale."""
+        if self.log_position is None:
+            self.log_position = asyncio.ensure_future(read.last_position(self.store))
+        return await self.log_position
 
     # --- the shared cache: every key starts with the store's identity -----------------
 
@@ -219,7 +231,7 @@ class Context:
                 # newest position serves as its stamp: one lookup, however many entities.
                 cache_key = await self.cache_key("course", kind, course_id, as_of)
                 if as_of is None:
-                    stamp = await read.last_position(self.store)
+                    stamp = await self.newest_position()
                 else:
                     stamp = await read.course_entities_stamp(self.store, course_id, kind)
                 cached = self.cached(cache_key, stamp)

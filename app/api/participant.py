@@ -143,7 +143,7 @@ async def _participant_states(
     """Every participant with their course grade and graded attempts; cached until the
     log grows (the grades and attempts may come from events of no course)."""
     cache_key = await info.context.cache_key("participant-states", course_id, as_of)
-    stamp = await read.last_position(info.context.store)
+    stamp = await info.context.newest_position()
     cached = info.context.cached(cache_key, stamp)
     if cached is not None:
         return cached
