@@ -409,10 +409,16 @@ class InProcess:
             self.state_cache = None
         else:
             self.state_cache = StateCache(self.settings.cache_bytes)
+        # Parsed and validated query texts, as the served app keeps them.
+        from app.api.query_cache import QueryCache
+
+        self.query_cache = QueryCache(self.settings.query_cache_bytes)
         _IN_PROCESS.append(self)
 
     async def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict:
-        context = self.context_type(store=self.store, settings=self.settings)
+        context = self.context_type(
+            store=self.store, settings=self.settings, query_cache=self.query_cache
+        )
         if self.state_cache is not None:
             context.state_cache = self.state_cache
         result = await self.schema.execute(query, variable_values=variables, context_value=context)
