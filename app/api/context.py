@@ -48,6 +48,9 @@ State = TypeVar("State")
 # How many of a course's or person's newest events to read for the fields nearly every
 # event carries (name, learnId; externalId): the index gives the rest.
 LATEST_EVENTS = {COURSE: 20, PERSON: 5}
+# Past this many new positions since the last check, cached present states of a kind are
+# dropped rather than checked one by one (reading what so many rows touched costs more).
+CATCH_UP_POSITIONS = 20_000
 # (entity key or course id, asOf in ms or None)
 Key = tuple[str, int | None]
 
@@ -310,13 +313,24 @@ class Context:
             cache = self.state_cache
             assert cache is not None
             prefix = await self.cache_key(name)
-            stamps = await read.entity_stamps(self.store, kind, [key for key, _ in keys])
-            # One identity check a batch, not one a key (a stat() each on SQLite).
-            usable = self._same_database(prefix)
             found: dict[Key, State | None] = {}
             missing: dict[int | None, list[str]] = {}
+            present = [key for key, as_of in keys if as_of is None]
+            if present:
+                # The present: one look at what rows since the last check touched, instead
+                # of each entity's newest position.
+                newest = await self.newest_position()
+                await self._catch_up(prefix, kind, newest)
+            past = [key for key, as_of in keys if as_of is not None]
+            stamps = await read.entity_stamps(self.store, kind, past) if past else {}
+            # One identity check a batch, not one a key (a stat() each on SQLite).
+            usable = self._same_database(prefix)
             for key, as_of in keys:
-                cached = cache.get((*prefix, key, as_of), stamps.get(key, 0)) if usable else None
+                cached = None
+                if usable and as_of is None:
+                    cached = cache.get_current(prefix, key)
+                elif usable:
+                    cached = cache.get((*prefix, key, as_of), stamps.get(key, 0))
                 if cached is not None:
                     found[(key, as_of)] = cached
                 else:
@@ -326,11 +340,30 @@ class Context:
                 usable = usable and self._same_database(prefix)
                 for key in entity_keys:
                     state = found[(key, as_of)] = computed.get(key)
-                    if state is not None and usable:
+                    if state is None or not usable:
+                        continue
+                    if as_of is None:
+                        cache.put_current(prefix, key, newest, state)
+                    else:
                         cache.put((*prefix, key, as_of), stamps.get(key, 0), state)
             return [self._readable(found[key]) for key in keys]
 
         return self._loader(name, load)
+
+    async def _catch_up(self, namespace: tuple[Hashable, ...], kind: str, newest: int) -> None:
+        """Bring the cached present states of `kind` up to position `newest`: drop those
+        of the entities that rows since the last check touched (or all of them after a
+        long gap, or the first time)."""
+        cache = self.state_cache
+        assert cache is not None
+        checked = cache.checked_through(namespace)
+        if checked is not None and checked >= newest:
+            return
+        if checked is None or newest - checked > CATCH_UP_POSITIONS:
+            cache.catch_up(namespace, newest, None)
+            return
+        touched = await read.entities_touched_after(self.store, kind, checked)
+        cache.catch_up(namespace, newest, [key for key, _course in touched])
 
     def _entities(
         self, kind: str, fold: Callable[[str, Sequence[Any]], State | None]

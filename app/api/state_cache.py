@@ -74,6 +74,9 @@ class StateCache:
         self.misses = 0
         self.evictions = 0
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
+        # Per namespace (a key prefix): the log position through which every value under
+        # it was checked against the entities new rows touched (see `catch_up`).
+        self._checked: dict[tuple[Hashable, ...], int] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -108,7 +111,50 @@ class StateCache:
 
     def clear(self) -> None:
         self._entries.clear()
+        self._checked.clear()
         self.bytes = 0
+
+    # --- values of the present, kept until a new row touches their entity ----------------
+
+    def checked_through(self, namespace: tuple[Hashable, ...]) -> int | None:
+        return self._checked.get(namespace)
+
+    def catch_up(
+        self, namespace: tuple[Hashable, ...], through: int, touched: list[Hashable] | None
+    ) -> None:
+        """Drop the values of `touched` keys (None: every value under the namespace) and
+        note that the namespace is checked through position `through`. No await between
+        the caller's read of what was touched and this: it happens at once."""
+        if touched is None:
+            for key in [k for k in self._entries if k[: len(namespace)] == namespace]:  # type: ignore[index]
+                self._drop(key)
+        else:
+            for key in touched:
+                self._drop((*namespace, key))
+        self._checked[namespace] = max(self._checked.get(namespace, through), through)
+
+    def get_current(self, namespace: tuple[Hashable, ...], key: Hashable) -> Any | None:
+        """A value of the present: any kept under the namespace is current through its
+        checked position (a touched one was dropped)."""
+        full = (*namespace, key)
+        found = self._entries.get(full)
+        if found is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._entries.move_to_end(full)
+        return found.value
+
+    def put_current(
+        self, namespace: tuple[Hashable, ...], key: Hashable, stamp: int, value: Any
+    ) -> None:
+        """Keep a value of the present computed from the log at position `stamp` or later;
+        refused when the namespace was checked past `stamp` meanwhile (the value may miss
+        a change that check dropped)."""
+        checked = self._checked.get(namespace)
+        if checked is None or stamp < checked:
+            return
+        self.put((*namespace, key), stamp, value)
 
     def _drop(self, key: Hashable) -> None:
         previous = self._entries.pop(key, None)
