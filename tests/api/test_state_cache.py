@@ -44,8 +44,11 @@ def group_names(server: LiveServer) -> list[str]:
     return [node["name"] for node in body["data"]["course"]["groups"]["nodes"]]
 
 
-def write_events(path: Path, names: list[str], start_minute: int = 0) -> Path:
-    """One CourseGroupEvent a group, one a line, as `coursegraph ingest` reads them."""
+def write_events(
+    path: Path, names: list[str], start_minute: int = 0, external_id: str | None = None
+) -> Path:
+    """One CourseGroupEvent a group, one a line, as `coursegraph ingest` reads them; the
+    instructor who sends them may carry another externalId."""
     events = [
         group_event(
             "c1",
@@ -57,6 +60,10 @@ def write_events(path: Path, names: list[str], start_minute: int = 0) -> Path:
         )
         for i, name in enumerate(names)
     ]
+    if external_id is not None:
+        for event in events:
+            for node in (event["actor"], event["membership"]["member"]):
+                node["extensions"]["bb:user.externalId"] = external_id
     path.write_bytes(b"\n".join(orjson.dumps(event) for event in events) + b"\n")
     return path
 
@@ -64,6 +71,13 @@ def write_events(path: Path, names: list[str], start_minute: int = 0) -> Path:
 def ingest(path: Path, database_url: str) -> None:
     result = run_cli("ingest", str(path), database_url=database_url)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def instructor_external_id(server: LiveServer) -> str:
+    query = '{ person(userId: "_instructor_1") { externalId } }'
+    answer = httpx.post(f"{server.url}/graphql", json={"query": query}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["data"]["person"]["externalId"]
 
 
 def state_cache(server: LiveServer) -> StateCache:
@@ -94,6 +108,22 @@ def test_a_value_is_served_only_at_its_own_stamp() -> None:
     assert cache.get(("k",), 8) is None
     assert cache.get(("k",), 7) == "folded at 7"
     assert cache.latest(("k",)) == (7, "folded at 7")
+
+
+def test_a_present_value_computed_before_a_newer_check_is_not_kept() -> None:
+    cache = StateCache(max_bytes=1_000_000)
+    namespace = ("db", "summary:person")
+    cache.catch_up(namespace, 10, None)
+    cache.put_current(namespace, "p1", 10, "as of 10")
+    cache.put_current(namespace, "p2", 10, "as of 10")
+    # Another operation saw position 12 and the rows since 10 touched p1.
+    cache.catch_up(namespace, 12, ["p1"])
+    assert cache.get_current(namespace, "p1") is None
+    assert cache.get_current(namespace, "p2") == "as of 10"
+    cache.put_current(namespace, "p1", 10, "folded from 10: may miss what 11-12 changed")
+    assert cache.get_current(namespace, "p1") is None
+    cache.put_current(namespace, "p1", 12, "as of 12")
+    assert cache.get_current(namespace, "p1") == "as of 12"
 
 
 def test_a_value_larger_than_a_quarter_of_the_bound_is_not_kept() -> None:
@@ -129,6 +159,18 @@ def test_events_another_process_appends_are_in_the_next_answer(
         assert hits > 0
         ingest(write_events(tmp_path / "more.jsonl", ["Lab B"], start_minute=5), database_url)
         assert group_names(server) == ["Lab A", "Lab B"]
+
+
+def test_a_person_another_process_changes_is_read_anew(database_url: str, tmp_path: Path) -> None:
+    ingest(write_events(tmp_path / "first.jsonl", ["Lab A"]), database_url)
+    with LiveServer(make_settings(database_url)) as server:
+        assert instructor_external_id(server) == "ext-instructor"
+        hits = state_cache(server).hits
+        assert instructor_external_id(server) == "ext-instructor"
+        assert state_cache(server).hits > hits  # the person's state came from the cache
+        renamed = write_events(tmp_path / "more.jsonl", ["Lab B"], 5, external_id="ext-new")
+        ingest(renamed, database_url)
+        assert instructor_external_id(server) == "ext-new"
 
 
 def test_a_sqlite_file_moved_over_the_served_one_is_read_at_once(tmp_path: Path) -> None:
