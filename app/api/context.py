@@ -13,7 +13,7 @@ from strawberry.dataloader import DataLoader
 
 from app.api.errors import unreadable_entity
 from app.api.query_cache import QueryCache
-from app.api.state_cache import StateCache
+from app.api.state_cache import ByteLRU, StateCache
 from app.caliper.model import (
     ATTEMPT,
     CALCULATED_GRADE,
@@ -195,24 +195,27 @@ class Context:
         from the old one's values nor file its values under the old one's identity."""
         return key[0] == current_identity(self.store)
 
-    def cached(self, key: tuple[Hashable, ...], stamp: int) -> Any | None:
-        """The value kept under `key` at exactly this stamp, or None."""
+    @property
+    def course_cache(self) -> ByteLRU:
+        """The part of the shared cache for whole courses' folds and analytics."""
         assert self.state_cache is not None
+        return self.state_cache.courses
+
+    def cached(self, key: tuple[Hashable, ...], stamp: int) -> Any | None:
+        """A course-wide value kept under `key` at exactly this stamp, or None."""
         if not self._same_database(key):
             return None
-        return self.state_cache.get(key, stamp)
+        return self.course_cache.get(key, stamp)
 
     def keep(self, key: tuple[Hashable, ...], stamp: int, value: Any) -> None:
-        assert self.state_cache is not None
         if self._same_database(key):
-            self.state_cache.put(key, stamp, value)
+            self.course_cache.put(key, stamp, value)
 
     def kept_latest(self, key: tuple[Hashable, ...]) -> tuple[int, Any] | None:
         """(stamp, value) last kept under `key`, however stale."""
-        assert self.state_cache is not None
         if not self._same_database(key):
             return None
-        return self.state_cache.latest(key)
+        return self.course_cache.latest(key)
 
     def _loader(self, name: str, load: Callable[[list[Any]], Any]) -> DataLoader[Any, Any]:
         loader = self.loaders.get(name)
@@ -310,8 +313,8 @@ class Context:
         event touches the entity; `compute` fetches and builds only what the cache lacks."""
 
         async def load(keys: list[Key]) -> list[State | None]:
-            cache = self.state_cache
-            assert cache is not None
+            assert self.state_cache is not None
+            cache = self.state_cache.entities
             prefix = await self.cache_key(name)
             found: dict[Key, State | None] = {}
             missing: dict[int | None, list[str]] = {}
@@ -354,8 +357,8 @@ class Context:
         """Bring the cached present states of `kind` up to position `newest`: drop those
         of the entities that rows since the last check touched (or all of them after a
         long gap, or the first time)."""
-        cache = self.state_cache
-        assert cache is not None
+        assert self.state_cache is not None
+        cache = self.state_cache.entities
         checked = cache.checked_through(namespace)
         if checked is not None and checked >= newest:
             return

@@ -62,7 +62,7 @@ class _Entry:
     size: int
 
 
-class StateCache:
+class ByteLRU:
     """An LRU of (key → stamp, value) whose values' estimated sizes (estimate_bytes) sum
     to at most `max_bytes`. A value larger than a quarter of the bound is not kept (it
     would evict nearly everything else); such a fold is recomputed on each ask."""
@@ -160,3 +160,42 @@ class StateCache:
         previous = self._entries.pop(key, None)
         if previous is not None:
             self.bytes -= previous.size
+
+
+class StateCache:
+    """The app's cache, in two parts of half the bytes each, so that neither kind evicts
+    the other: single entities' states (`entities`: a course or person is small, shared
+    by many courses' answers, and costly to read) and whole courses' folded lists and
+    analytics (`courses`: large, one course each)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.entities = ByteLRU(max_bytes // 2)
+        self.courses = ByteLRU(max_bytes - max_bytes // 2)
+
+    @property
+    def parts(self) -> tuple[ByteLRU, ByteLRU]:
+        return (self.entities, self.courses)
+
+    @property
+    def bytes(self) -> int:
+        return sum(part.bytes for part in self.parts)
+
+    @property
+    def hits(self) -> int:
+        return sum(part.hits for part in self.parts)
+
+    @property
+    def misses(self) -> int:
+        return sum(part.misses for part in self.parts)
+
+    @property
+    def evictions(self) -> int:
+        return sum(part.evictions for part in self.parts)
+
+    def __len__(self) -> int:
+        return sum(len(part) for part in self.parts)
+
+    def clear(self) -> None:
+        for part in self.parts:
+            part.clear()

@@ -16,7 +16,7 @@ import orjson
 import pytest
 from sqlalchemy.engine import make_url
 
-from app.api.state_cache import StateCache, estimate_bytes
+from app.api.state_cache import ByteLRU, StateCache, estimate_bytes
 from app.settings import Settings
 from tests.api.factories import group_event
 from tests.conftest import (
@@ -90,7 +90,7 @@ def state_cache(server: LiveServer) -> StateCache:
 def test_the_cache_holds_at_most_its_bytes_and_drops_the_least_recently_used() -> None:
     value = [("x" * 100, i) for i in range(50)]
     size = estimate_bytes(("k", 0)) + estimate_bytes(value)
-    cache = StateCache(max_bytes=size * 4 + size // 2)  # room for four
+    cache = ByteLRU(max_bytes=size * 4 + size // 2)  # room for four
     for key in range(4):
         cache.put(("k", key), 1, value)
     assert cache.get(("k", 0), 1) is value  # 0 is now the most recent
@@ -102,8 +102,18 @@ def test_the_cache_holds_at_most_its_bytes_and_drops_the_least_recently_used() -
     assert (cache.hits, cache.misses) == (2, 1)
 
 
+def test_large_course_folds_never_evict_the_small_entity_states() -> None:
+    cache = StateCache(max_bytes=400_000)
+    cache.entities.put(("db", "summary:person", "p1", None), 1, "a person's state")
+    for course in range(100):
+        cache.courses.put(("db", "course", course), 1, ["x" * 1_000] * 40)
+    assert cache.entities.get(("db", "summary:person", "p1", None), 1) == "a person's state"
+    assert cache.courses.evictions > 0
+    assert cache.bytes <= cache.max_bytes
+
+
 def test_a_value_is_served_only_at_its_own_stamp() -> None:
-    cache = StateCache(max_bytes=1_000_000)
+    cache = ByteLRU(max_bytes=1_000_000)
     cache.put(("k",), 7, "folded at 7")
     assert cache.get(("k",), 8) is None
     assert cache.get(("k",), 7) == "folded at 7"
@@ -111,7 +121,7 @@ def test_a_value_is_served_only_at_its_own_stamp() -> None:
 
 
 def test_a_present_value_computed_before_a_newer_check_is_not_kept() -> None:
-    cache = StateCache(max_bytes=1_000_000)
+    cache = ByteLRU(max_bytes=1_000_000)
     namespace = ("db", "summary:person")
     cache.catch_up(namespace, 10, None)
     cache.put_current(namespace, "p1", 10, "as of 10")
@@ -127,7 +137,7 @@ def test_a_present_value_computed_before_a_newer_check_is_not_kept() -> None:
 
 
 def test_a_value_larger_than_a_quarter_of_the_bound_is_not_kept() -> None:
-    cache = StateCache(max_bytes=10_000)
+    cache = ByteLRU(max_bytes=10_000)
     cache.put(("big",), 1, ["y" * 3_000])
     assert len(cache) == 0 and cache.bytes == 0
 
