@@ -136,10 +136,14 @@ def test_a_present_value_computed_before_a_newer_check_is_not_kept() -> None:
     assert cache.get_current(namespace, "p1") == "as of 12"
 
 
-def test_a_value_larger_than_a_quarter_of_the_bound_is_not_kept() -> None:
+def test_a_value_larger_than_the_bound_is_not_kept_and_a_large_one_evicts_the_rest() -> None:
     cache = ByteLRU(max_bytes=10_000)
-    cache.put(("big",), 1, ["y" * 3_000])
-    assert len(cache) == 0 and cache.bytes == 0
+    cache.put(("small",), 1, "s")
+    cache.put(("too big",), 1, ["y" * 10_000])
+    assert len(cache) == 1 and cache.get(("small",), 1) == "s"
+    cache.put(("large",), 1, ["y" * 9_700])
+    assert len(cache) == 1 and cache.get(("large",), 1) is not None
+    assert cache.bytes <= cache.max_bytes
 
 
 def test_the_estimate_of_a_long_list_scales_a_sample_of_its_items() -> None:
