@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,9 @@ from sqlalchemy.engine import make_url
 
 from app.api.state_cache import ByteLRU, StateCache, estimate_bytes
 from app.settings import Settings
-from tests.api.factories import group_event
+from tests.api.factories import envelope, group_event
 from tests.conftest import (
+    INGEST_TOKEN,
     LiveServer,
     _admin_execute,
     make_settings,
@@ -28,6 +30,7 @@ from tests.conftest import (
 )
 
 COURSE = "BIO-101"
+INGEST = {"authorization": f"Bearer {INGEST_TOKEN}"}
 GROUPS = (
     "query Groups($n: String!) "
     "{ course(courseNumber: $n) { groups { totalCount nodes { id name } } } }"
@@ -199,8 +202,16 @@ def test_a_sqlite_file_moved_over_the_served_one_is_read_at_once(tmp_path: Path)
         assert group_names(server) == ["Old name"]
         assert group_names(server) == ["Old name"]
         os.replace(replacement, served)
-        assert group_names(server) == ["New name"]
-        assert group_names(server) == ["New name"]
+        # The first thing after the move is an append: it goes to the new file.
+        sent = group_event("c1", COURSE, "g9", "Sent", ["m1"], "2026-09-01T11:00:00.000Z")
+        posted = httpx.post(
+            f"{server.url}/caliper", json=envelope([sent]), headers=INGEST, timeout=30
+        )
+        assert posted.status_code == 200 and posted.json()["appended"] == 1, posted.text
+        assert group_names(server) == ["New name", "Sent"]
+        assert group_names(server) == ["New name", "Sent"]
+    with sqlite3.connect(served) as connection:
+        assert connection.execute("SELECT count(*) FROM events").fetchone() == (2,)
 
 
 def test_a_postgresql_database_dropped_and_made_again_is_read_at_once(tmp_path: Path) -> None:
