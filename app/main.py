@@ -17,6 +17,7 @@ from app.api.health import healthz
 from app.api.hosts import HostAllowList
 from app.api.metrics_endpoint import metrics_get
 from app.api.persisted_queries import PersistedQueries
+from app.api.state_cache import StateCache
 from app.metrics import Metrics
 from app.request_log import RequestLog, route_paths
 from app.runtime import tune_garbage_collector
@@ -55,7 +56,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         metrics.appended(result)
 
     persisted_queries = PersistedQueries(settings)
+    state_cache = StateCache(settings.cache_bytes)
     metrics = Metrics(persisted_queries.allowed.operation_names)
+    metrics.watch_state_cache(state_cache)
     feed.delivery_listeners.append(metrics.delivered)
     metrics.watch_subscriptions(lambda: feed.subscriptions)
     # Outermost the request log, so refused requests are logged too; then a foreign Host is
@@ -92,4 +95,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.metrics = metrics
     app.state.route_paths = route_paths(app.routes)
     app.state.persisted_queries = persisted_queries
+    app.state.state_cache = state_cache  # one per worker: values folded from the log
     return app

@@ -11,10 +11,11 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from app.api.errors import ErrorCode
+from app.api.state_cache import StateCache
 from store.append import AppendResult
 from store.db import Store
 
@@ -63,6 +64,36 @@ class _PoolCollector(Collector):
         yield family
 
     def describe(self) -> Iterable[GaugeMetricFamily]:
+        return []
+
+
+class _StateCacheCollector(Collector):
+    """The shared state cache's hits, misses, evictions and bytes, read at scrape time."""
+
+    def __init__(self, cache: Callable[[], StateCache | None]) -> None:
+        self._cache = cache
+
+    def collect(self) -> Iterator[Metric]:
+        cache = self._cache()
+        if cache is None:
+            return
+        counted = (
+            ("hits", "Lookups answered from the state cache", cache.hits),
+            ("misses", "Lookups the state cache could not answer", cache.misses),
+            ("evictions", "Values dropped to stay within COURSEGRAPH_CACHE_BYTES", cache.evictions),
+        )
+        for name, text, number in counted:
+            yield CounterMetricFamily(f"coursegraph_state_cache_{name}", text, value=number)
+        yield GaugeMetricFamily(
+            "coursegraph_state_cache_bytes",
+            "Estimated bytes the state cache holds",
+            value=cache.bytes,
+        )
+        yield GaugeMetricFamily(
+            "coursegraph_state_cache_entries", "Values the state cache holds", value=len(cache)
+        )
+
+    def describe(self) -> Iterable[Metric]:
         return []
 
 
@@ -143,6 +174,8 @@ class Metrics:
         self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._operation_children: dict[tuple[str, str], tuple[Any, Any]] = {}
         registry.register(_PoolCollector(lambda: self._engines))
+        self._state_cache: StateCache | None = None
+        registry.register(_StateCacheCollector(lambda: self._state_cache))
 
     # --- hooks ------------------------------------------------------------------------
 
@@ -152,6 +185,10 @@ class Metrics:
             self._engines = {"shared": store.reader}
         else:
             self._engines = {"reader": store.reader, "writer": store.writer}
+
+    def watch_state_cache(self, cache: StateCache) -> None:
+        """The state cache's counters are read at each scrape."""
+        self._state_cache = cache
 
     def watch_subscriptions(self, count: Callable[[], int]) -> None:
         """Live subscriptions are read at each scrape from their one count (the feed's)."""

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     request_budget_seconds: float = 20.0
     # Parsed and validated query texts kept, bounded by the bytes of their text.
     query_cache_bytes: int = 4_194_304
+    # Values computed from the log (folded course entities, course and person states,
+    # analytics), kept per worker while no new event touches them; bounded by an estimate
+    # of the bytes they hold (app.api.state_cache.estimate_bytes).
+    cache_bytes: int = 67_108_864
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     # A WebSocket that sends no connection_init within this many seconds is closed (4408).
     connection_init_wait_timeout: float = 10.0
@@ -114,6 +118,7 @@ class Settings(BaseSettings):
         "max_as_of_values",
         "request_budget_seconds",
         "query_cache_bytes",
+        "cache_bytes",
         "connection_init_wait_timeout",
         "health_timeout",
         "ingest_batch_bytes",

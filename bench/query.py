@@ -402,9 +402,25 @@ class InProcess:
         self.context_type = Context
         self.settings = Settings(database_url=url)
         self.store = create_store(url)
+        # The app's cache across requests, as app.state holds one per worker.
+        try:
+            from app.api.state_cache import StateCache
+        except ImportError:  # an older app kept its caches in module globals
+            self.state_cache = None
+        else:
+            self.state_cache = StateCache(self.settings.cache_bytes)
+        # Parsed and validated query texts, as the served app keeps them.
+        from app.api.query_cache import QueryCache
+
+        self.query_cache = QueryCache(self.settings.query_cache_bytes)
+        _IN_PROCESS.append(self)
 
     async def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict:
-        context = self.context_type(store=self.store, settings=self.settings)
+        context = self.context_type(
+            store=self.store, settings=self.settings, query_cache=self.query_cache
+        )
+        if self.state_cache is not None:
+            context.state_cache = self.state_cache
         result = await self.schema.execute(query, variable_values=variables, context_value=context)
         if result.errors:
             raise RuntimeError(f"GraphQL errors: {result.errors}")
@@ -414,10 +430,17 @@ class InProcess:
         await self.store.close()
 
 
+# Every in-process app of this run, so that clear_fold_cache empties each one's cache.
+_IN_PROCESS: list[InProcess] = []
+
+
 def clear_fold_cache() -> None:
     """Forget what the app caches across requests while the log has not grown (folded
     course entities, course and person states): what a request meets while events keep
     arriving, since every append makes those caches stale."""
+    for app in _IN_PROCESS:
+        if app.state_cache is not None:
+            app.state_cache.clear()
     from app.api import context
 
     forget = getattr(context, "forget_cached_state", None)

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from store.errors import StoreUnavailable
+from store.identity import IdentityWatch, file_identity, remember_database_oid
 
 log = logging.getLogger("coursegraph.store")
 
@@ -52,6 +53,8 @@ class Store:
     # Within one process every append queues here; across processes the database
     # lock (BEGIN IMMEDIATE / an advisory lock) serialises them.
     write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Which database the URL leads to now (store.identity): caches key their values with it.
+    identity_watch: IdentityWatch = field(default_factory=IdentityWatch)
 
     @property
     def is_sqlite(self) -> bool:
@@ -199,8 +202,11 @@ def create_store(url: str) -> Store:
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
         path = sqlite_path(url)
-        if path is not None:
+        watch = IdentityWatch()
+        if path is not None and str(path) != ":memory:" and not str(path).startswith("file:"):
             create_private_file(path)
+            watch.sqlite_path = path.resolve()
+            watch.opened = file_identity(watch.sqlite_path)
         # The writer takes the write lock at BEGIN, so a transaction never fails
         # half-way with "database is locked"; readers use plain deferred BEGIN.
         return Store(
@@ -208,10 +214,13 @@ def create_store(url: str) -> Store:
             dialect="sqlite",
             reader=_sqlite_engine(url, immediate=False),
             writer=_sqlite_engine(url, immediate=True),
+            identity_watch=watch,
         )
     if backend == "postgresql":
         engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
-        return Store(url=url, dialect="postgresql", reader=engine, writer=engine)
+        store = Store(url=url, dialect="postgresql", reader=engine, writer=engine)
+        event.listen(engine.sync_engine, "connect", remember_database_oid(store.identity_watch))
+        return store
     raise ValueError(
         f"unsupported database URL {url!r}: use sqlite+aiosqlite:// or postgresql+asyncpg://"
     )

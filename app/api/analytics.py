@@ -48,13 +48,13 @@ async def course_activity(
     """One point per bucket from the one holding `since` (default: the course's first
     event) to the one holding `until` (default: its last), zeros included. Cached while
     the course's newest position stays the same."""
-    store = info.context.store
-    stamp = await read.course_stamp(store, course_id)
-    cache_key = (store.url, "activity", course_id, as_of, since, until, bucket.value)
-    points = info.context.analytics_cache.get(cache_key, stamp)
+    context = info.context
+    cache_key = await context.cache_key("activity", course_id, as_of, since, until, bucket.value)
+    stamp = await read.course_stamp(context.store, course_id)
+    points = context.cached(cache_key, stamp)
     if points is None:
         points = await _activity_points(info, course_id, as_of, since, until, bucket)
-        info.context.analytics_cache.put(cache_key, stamp, points)
+        context.keep(cache_key, stamp, points)
     return [
         ActivityPoint(start=p.start_ms, events=p.events, active_users=p.active_users)
         for p in points

@@ -24,6 +24,7 @@ from app.settings import Settings
 from store.append import append_batch
 from store.db import Store
 from store.errors import StoreUnavailable
+from store.identity import refreshed_identity
 
 log = logging.getLogger("coursegraph.caliper")
 
@@ -79,6 +80,8 @@ async def caliper_post(request: Request) -> Response:
             supported=list(SUPPORTED_DATA_VERSIONS),
         )
     try:
+        # A SQLite file replaced under the served path: append to the new one, not the old.
+        await refreshed_identity(store)
         result = await append_batch(store, batch, source="POST /caliper")
     except StoreUnavailable as error:  # nothing of this request is stored: Learn retries
         log.warning("append refused: %s", error.reason)

@@ -3,9 +3,9 @@ a course query costs the same number of statements whatever the number of entiti
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -13,6 +13,7 @@ from strawberry.dataloader import DataLoader
 
 from app.api.errors import unreadable_entity
 from app.api.query_cache import QueryCache
+from app.api.state_cache import ByteLRU, StateCache
 from app.caliper.model import (
     ATTEMPT,
     CALCULATED_GRADE,
@@ -38,6 +39,7 @@ from app.settings import Settings
 from graphql import GraphQLError
 from store import read
 from store.db import Store
+from store.identity import current_identity, refreshed_identity
 from store.read import EntitySummary
 
 log = logging.getLogger("coursegraph.api")
@@ -46,6 +48,9 @@ State = TypeVar("State")
 # How many of a course's or person's newest events to read for the fields nearly every
 # event carries (name, learnId; externalId): the index gives the rest.
 LATEST_EVENTS = {COURSE: 20, PERSON: 5}
+# Past this many new positions since the last check, cached present states of a kind are
+# dropped rather than checked one by one (reading what so many rows touched costs more).
+CATCH_UP_POSITIONS = 20_000
 # (entity key or course id, asOf in ms or None)
 Key = tuple[str, int | None]
 
@@ -122,53 +127,6 @@ def person_state(summary: EntitySummary) -> PersonState | None:
     )
 
 
-class StampedCache:
-    """Values computed from the log, shared across requests while no new event touches
-    what they were computed from (same newest position for those entities): paging
-    through 10,000 attempts folds them once, and appends elsewhere keep a course's
-    answers warm. A bounded LRU; every worker keeps its own."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._entries: OrderedDict[tuple[Any, ...], tuple[int, Any]] = OrderedDict()
-
-    def get(self, key: tuple[Any, ...], stamp: int) -> Any | None:
-        found = self._entries.get(key)
-        if found is None or found[0] != stamp:
-            return None
-        self._entries.move_to_end(key)
-        return found[1]
-
-    def latest(self, key: tuple[Any, ...]) -> tuple[int, Any] | None:
-        """(stamp, value) as last put, however stale: what an incremental update starts
-        from."""
-        return self._entries.get(key)
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-    def put(self, key: tuple[Any, ...], stamp: int, value: Any) -> None:
-        self._entries[key] = (stamp, value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
-
-
-# Folded entity lists of whole courses, and course / person states.
-FOLD_CACHE = StampedCache(64)
-STATE_CACHE = StampedCache(50_000)
-# Course analytics (activity points, participants' counts and roles), stamped with the
-# course's newest position.
-ANALYTICS_CACHE = StampedCache(256)
-
-
-def forget_cached_state() -> None:
-    """Empty every cache (tests that count statements start from nothing)."""
-    FOLD_CACHE.clear()
-    STATE_CACHE.clear()
-    ANALYTICS_CACHE.clear()
-
-
 @dataclass
 class Context:
     store: Store
@@ -177,9 +135,21 @@ class Context:
     request: Any = None
     connection_params: dict[str, Any] | None = None
     query_cache: QueryCache | None = None
+    # Values computed from the log, shared across requests: the app's (app.state.state_cache);
+    # a context made without one gets one of its own.
+    state_cache: StateCache | None = None
     loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
     # Entities this request met but could not read, each reported once (app.api.unreadable).
     unreadable: dict[tuple[str, str], None] = field(default_factory=dict)
+    # The store's identity as this operation first saw it (store.identity).
+    identity: Hashable | None = None
+    # The log's newest position as this operation first read it (one statement, however
+    # many loaders stamp with it, also when they ask at once).
+    log_position: asyncio.Future[int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.state_cache is None:
+            self.state_cache = StateCache(self.settings.cache_bytes)
 
     def note_unreadable(self, entity: Unreadable) -> None:
         self.unreadable[(entity.kind, entity.key)] = None
@@ -199,11 +169,53 @@ class Context:
     def for_operation(self) -> Context:
         """The same context with loaders of its own: a WebSocket's operations share one
         context, and cached answers must not outlive the operation that loaded them."""
-        return replace(self, loaders={}, unreadable={})
+        return replace(self, loaders={}, unreadable={}, identity=None, log_position=None)
+
+    async def newest_position(self) -> int:
+        """The log's newest position, read once an operation: a stamp for values that any
+        new event may change. A value computed later in the operation can only be newer
+        than its stamp, which makes the next operation refold, never serve it stale."""
+        if self.log_position is None:
+            self.log_position = asyncio.ensure_future(read.last_position(self.store))
+        return await self.log_position
+
+    # --- the shared cache: every key starts with the store's identity -----------------
+
+    async def cache_key(self, *parts: Hashable) -> tuple[Hashable, ...]:
+        """A key of the shared cache for this operation. Ask for it before reading the
+        stamp: the first key of an operation checks which database the store reads (and
+        reopens its connections when the file was replaced)."""
+        if self.identity is None:
+            self.identity = await refreshed_identity(self.store)
+        return (self.identity, *parts)
+
+    def _same_database(self, key: tuple[Hashable, ...]) -> bool:
+        """Whether the store still reads the database the key was made for. Checked after
+        the stamp or value was read: a database replaced in between must neither answer
+        from the old one's values nor file its values under the old one's identity."""
+        return key[0] == current_identity(self.store)
 
     @property
-    def analytics_cache(self) -> StampedCache:
-        return ANALYTICS_CACHE
+    def course_cache(self) -> ByteLRU:
+        """The part of the shared cache for whole courses' folds and analytics."""
+        assert self.state_cache is not None
+        return self.state_cache.courses
+
+    def cached(self, key: tuple[Hashable, ...], stamp: int) -> Any | None:
+        """A course-wide value kept under `key` at exactly this stamp, or None."""
+        if not self._same_database(key):
+            return None
+        return self.course_cache.get(key, stamp)
+
+    def keep(self, key: tuple[Hashable, ...], stamp: int, value: Any) -> None:
+        if self._same_database(key):
+            self.course_cache.put(key, stamp, value)
+
+    def kept_latest(self, key: tuple[Hashable, ...]) -> tuple[int, Any] | None:
+        """(stamp, value) last kept under `key`, however stale."""
+        if not self._same_database(key):
+            return None
+        return self.course_cache.latest(key)
 
     def _loader(self, name: str, load: Callable[[list[Any]], Any]) -> DataLoader[Any, Any]:
         loader = self.loaders.get(name)
@@ -223,15 +235,15 @@ class Context:
             for course_id, as_of in keys:
                 # The present is kept current incrementally (_refold_course), so the log's
                 # newest position serves as its stamp: one lookup, however many entities.
+                cache_key = await self.cache_key("course", kind, course_id, as_of)
                 if as_of is None:
-                    stamp = await read.last_position(self.store)
+                    stamp = await self.newest_position()
                 else:
                     stamp = await read.course_entities_stamp(self.store, course_id, kind)
-                cache_key = (self.store.url, kind, course_id, as_of)
-                cached = FOLD_CACHE.get(cache_key, stamp)
+                cached = self.cached(cache_key, stamp)
                 if cached is None:
                     cached = await self._refold_course(kind, fold_one, course_id, as_of, cache_key)
-                    FOLD_CACHE.put(cache_key, stamp, cached)
+                    self.keep(cache_key, stamp, cached)
                 readable, unreadable = cached
                 for entity in unreadable:
                     self.note_unreadable(entity)
@@ -251,7 +263,7 @@ class Context:
         """The course's `kind` entities folded, and those that cannot be read. The present
         (no asOf) refolds only what rows newer than the last fold touched: a new grade
         among 10,000 attempts costs one attempt's events, not all of them."""
-        previous = FOLD_CACHE.latest(cache_key) if as_of is None else None
+        previous = self.kept_latest(cache_key) if as_of is None else None
         if previous is None:
             events = await read.events_of_course_entities(self.store, course_id, kind, as_of)
             states = {key: fold_one(key, history) for key, history in events.items()}
@@ -297,30 +309,64 @@ class Context:
         kind: str,
         compute: Callable[[list[str], int | None], Awaitable[dict[str, State | None]]],
     ) -> DataLoader[Key, State | None]:
-        """A batched loader whose answers are also kept in STATE_CACHE while no new
+        """A batched loader whose answers are also kept in the shared cache while no new
         event touches the entity; `compute` fetches and builds only what the cache lacks."""
 
         async def load(keys: list[Key]) -> list[State | None]:
-            stamps = await read.entity_stamps(self.store, kind, [key for key, _ in keys])
+            assert self.state_cache is not None
+            cache = self.state_cache.entities
+            prefix = await self.cache_key(name)
             found: dict[Key, State | None] = {}
             missing: dict[int | None, list[str]] = {}
+            present = [key for key, as_of in keys if as_of is None]
+            if present:
+                # The present: one look at what rows since the last check touched, instead
+                # of each entity's newest position.
+                newest = await self.newest_position()
+                await self._catch_up(prefix, kind, newest)
+            past = [key for key, as_of in keys if as_of is not None]
+            stamps = await read.entity_stamps(self.store, kind, past) if past else {}
+            # One identity check a batch, not one a key (a stat() each on SQLite).
+            usable = self._same_database(prefix)
             for key, as_of in keys:
-                stamp = stamps.get(key, 0)
-                cached = STATE_CACHE.get((self.store.url, name, key, as_of), stamp)
+                cached = None
+                if usable and as_of is None:
+                    cached = cache.get_current(prefix, key)
+                elif usable:
+                    cached = cache.get((*prefix, key, as_of), stamps.get(key, 0))
                 if cached is not None:
                     found[(key, as_of)] = cached
                 else:
                     missing.setdefault(as_of, []).append(key)
             for as_of, entity_keys in missing.items():
                 computed = await compute(entity_keys, as_of)
+                usable = usable and self._same_database(prefix)
                 for key in entity_keys:
                     state = found[(key, as_of)] = computed.get(key)
-                    if state is not None:
-                        cache_key = (self.store.url, name, key, as_of)
-                        STATE_CACHE.put(cache_key, stamps.get(key, 0), state)
+                    if state is None or not usable:
+                        continue
+                    if as_of is None:
+                        cache.put_current(prefix, key, newest, state)
+                    else:
+                        cache.put((*prefix, key, as_of), stamps.get(key, 0), state)
             return [self._readable(found[key]) for key in keys]
 
         return self._loader(name, load)
+
+    async def _catch_up(self, namespace: tuple[Hashable, ...], kind: str, newest: int) -> None:
+        """Bring the cached present states of `kind` up to position `newest`: drop those
+        of the entities that rows since the last check touched (or all of them after a
+        long gap, or the first time)."""
+        assert self.state_cache is not None
+        cache = self.state_cache.entities
+        checked = cache.checked_through(namespace)
+        if checked is not None and checked >= newest:
+            return
+        if checked is None or newest - checked > CATCH_UP_POSITIONS:
+            cache.catch_up(namespace, newest, None)
+            return
+        touched = await read.entities_touched_after(self.store, kind, checked)
+        cache.catch_up(namespace, newest, [key for key, _course in touched])
 
     def _entities(
         self, kind: str, fold: Callable[[str, Sequence[Any]], State | None]

@@ -226,6 +226,7 @@ class CoursegraphGraphQL(GraphQL):
             feed=self.feed,
             request=request,
             query_cache=self.query_cache,
+            state_cache=request.app.state.state_cache,
         )
 
     async def on_ws_connect(self, context: Context) -> Any:

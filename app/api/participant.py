@@ -110,9 +110,9 @@ async def _activity_and_roles(info: Info, course_id: str, as_of: int | None) -> 
     """Per Person actor: the store's counts and their role; cached while the course's
     newest position stays the same."""
     store = info.context.store
+    cache_key = await info.context.cache_key("participants", course_id, as_of)
     stamp = await read.course_stamp(store, course_id)
-    cache_key = (store.url, "participants", course_id, as_of)
-    cached = info.context.analytics_cache.get(cache_key, stamp)
+    cached = info.context.cached(cache_key, stamp)
     if cached is not None:
         return cached
     by_actor = await read.course_actor_counts(
@@ -133,7 +133,7 @@ async def _activity_and_roles(info: Info, course_id: str, as_of: int | None) -> 
         )
         roles.update({p: role_of(p, everything.get(p, [])) for p in unresolved})
     cached = [(c, roles[c.actor_id]) for c in counts]
-    info.context.analytics_cache.put(cache_key, stamp, cached)
+    info.context.keep(cache_key, stamp, cached)
     return cached
 
 
@@ -142,10 +142,9 @@ async def _participant_states(
 ) -> list[ParticipantState]:
     """Every participant with their course grade and graded attempts; cached until the
     log grows (the grades and attempts may come from events of no course)."""
-    store = info.context.store
-    stamp = await read.last_position(store)
-    cache_key = (store.url, "participant-states", course_id, as_of)
-    cached = info.context.analytics_cache.get(cache_key, stamp)
+    cache_key = await info.context.cache_key("participant-states", course_id, as_of)
+    stamp = await info.context.newest_position()
+    cached = info.context.cached(cache_key, stamp)
     if cached is not None:
         return cached
     counted = await _activity_and_roles(info, course_id, as_of)
@@ -174,7 +173,7 @@ async def _participant_states(
         )
         for c, person_role in counted
     ]
-    info.context.analytics_cache.put(cache_key, stamp, states)
+    info.context.keep(cache_key, stamp, states)
     return states
 
 

@@ -223,9 +223,7 @@ def test_unexpected_errors_are_masked_and_logged_once_with_their_traceback(
 
     # Not a fold (a fold failure is contained to its entity): the read beneath the resolver.
     monkeypatch.setattr("store.read.events_of_course_entities", broken_read)
-    from app.api.context import forget_cached_state
-
-    forget_cached_state()
+    server.server.config.app.state.state_cache.clear()
     query = '{ course(courseNumber: "CODE-101") { attempts { nodes { id } } } courses { nodes { id } } }'
     with caplog.at_level(logging.INFO, logger="coursegraph"):
         answer = post(server, query, GRAPHQL_RESPONSE)

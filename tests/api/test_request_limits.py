@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 
-from app.api.context import forget_cached_state
 from app.api.limits import Limits, cost_of, refusal
 from app.api.schema import SCHEMA
 from app.seeding import seed_store
@@ -240,7 +239,7 @@ def test_time_budget_stops_a_slow_request(semester_url: str) -> None:
     )
     with LiveServer(settings) as server:
         store = server.server.config.app.state.store
-        forget_cached_state()
+        server.server.config.app.state.state_cache.clear()
         started = time.monotonic()
         answer = httpx.post(
             f"{server.url}/graphql",

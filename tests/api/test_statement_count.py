@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from app.api.context import Context, forget_cached_state
+from app.api.context import Context
 from app.api.schema import SCHEMA
 from app.caliper.reader import read_body
 from store.append import append_batch
@@ -64,9 +64,9 @@ async def _statements_for(store: Store, number: str) -> tuple[int, dict[str, Any
         if not args[2].lstrip().upper().startswith("BEGIN"):
             statements.append(args[2])
 
-    forget_cached_state()  # each course pays its own way: no state from the other query
     event.listen(store.reader.sync_engine, "before_cursor_execute", count)
     try:
+        # A context of its own has an empty cache: each course pays its own way.
         context = Context(store=store, settings=make_settings(store.url))
         result = await SCHEMA.execute(
             QUERY, variable_values={"number": number}, context_value=context
