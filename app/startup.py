@@ -33,8 +33,10 @@ async def check_schema_or_explain(url: str) -> str | None:
 
 async def upgrade(url: str) -> tuple[str | None, str | None]:
     """`coursegraph db upgrade`: the schema revisions before and after."""
+    from app.verify import rebuild_derived
+
     store = create_store(url)
     try:
-        return await upgrade_schema(store)
+        return await upgrade_schema(store, rebuild_derived=rebuild_derived)
     finally:
         await store.close()

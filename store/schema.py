@@ -8,6 +8,7 @@ workers (or an older deployment) may be using the schema it would change."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, inspect
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.db import Store, lock_writes
 
@@ -124,9 +126,31 @@ def _upgrade(connection: Connection, revision: str) -> tuple[str | None, str | N
     return state.revision, _read_state(connection).revision
 
 
-async def upgrade_schema(store: Store, revision: str = "head") -> tuple[str | None, str | None]:
+# The revision from which the entity index and course_numbers are left for the caller to
+# rebuild (they need the Caliper reader, which migrations never import).
+DERIVED_REBUILT_FROM = "0004"
+
+RebuildDerived = Callable[[AsyncConnection], Awaitable[None]]
+
+
+def needs_derived_rebuild(before: str | None, after: str | None) -> bool:
+    """Whether an upgrade from `before` to `after` crossed DERIVED_REBUILT_FROM."""
+    if after is None or before == after:
+        return False
+    crossed = {script.revision for script in _scripts().iterate_revisions(after, before)}
+    return DERIVED_REBUILT_FROM in crossed
+
+
+async def upgrade_schema(
+    store: Store, revision: str = "head", rebuild_derived: RebuildDerived | None = None
+) -> tuple[str | None, str | None]:
     """Migrate to `revision` in one transaction under the write lock (appends wait for it,
-    so a data migration sees the whole log). Returns the revisions before and after."""
+    so a data migration sees the whole log), then, when a migration left them empty,
+    rebuild the derived tables in the same transaction: a failure changes nothing.
+    Returns the revisions before and after."""
     async with store.writer.begin() as connection:
         await lock_writes(connection, store)
-        return await connection.run_sync(_upgrade, revision)
+        before, after = await connection.run_sync(_upgrade, revision)
+        if rebuild_derived is not None and needs_derived_rebuild(before, after):
+            await rebuild_derived(connection)
+        return before, after
