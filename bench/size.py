@@ -23,8 +23,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.benchutil import is_postgres, pg_connect, pg_create, pg_drop, sqlite_url  # noqa: E402
-from bench.coursegen import semester  # noqa: E402
+from bench.benchutil import is_postgres, pg_connect, pg_create, pg_drop, sqlite_url
+from bench.coursegen import semester
 
 BATCH = 500
 
