@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, literal, select, text, union_all
+from sqlalchemy import ColumnElement, Text, case, func, literal, select, text, tuple_, union_all
 
 from app.caliper.canonical import loads_stored
 from app.caliper.model import CARRIED_FIELDS, event_id_of
@@ -312,6 +312,34 @@ async def all_keys(store: Store, kind: str) -> list[str]:
         keys = select(ENTITIES.c.entity_key).where(_kind(kind)).distinct().subquery()
         result = await connection.execute(select(term_text(keys.c.entity_key)).select_from(keys))
         return [row[0] for row in result]
+
+
+@dataclass(frozen=True, slots=True)
+class CoursePage:
+    total: int  # every course
+    keys: list[tuple[str, str]]  # (current courseNumber or "", course id), in that order
+    has_previous: bool  # some course sorts at or before `after`
+
+
+async def course_page(store: Store, *, after: tuple[str, str] | None, limit: int) -> CoursePage:
+    """Courses in (current courseNumber, id) order after a boundary: a range of
+    ix_course_numbers_order, so the cost follows `limit`, not the number of courses."""
+    table = COURSE_NUMBERS
+    order = (table.c.course_number, table.c.course_iri)
+    page = select(*order).order_by(*order).limit(limit)
+    before = None
+    if after is not None:
+        page = page.where(tuple_(*order) > tuple_(*(literal(v, Text) for v in after)))
+        before = (
+            select(literal(1))
+            .where(tuple_(*order) <= tuple_(*(literal(v, Text) for v in after)))
+            .limit(1)
+        )
+    async with store.reading() as connection:
+        total = (await connection.execute(select(func.count()).select_from(table))).scalar()
+        keys = [(row[0], row[1]) for row in await connection.execute(page)]
+        has_previous = before is not None and (await connection.execute(before)).first() is not None
+    return CoursePage(int(total or 0), keys, has_previous)
 
 
 # --- the event log, filtered and paged ------------------------------------------------

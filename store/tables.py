@@ -14,6 +14,8 @@ from sqlmodel import Field, SQLModel
 # SQLite: "INTEGER PRIMARY KEY" is the rowid itself (no second copy, no separate index);
 # BIGINT PRIMARY KEY would be both. PostgreSQL keeps 64 bits.
 RowId = BigInteger().with_variant(Integer(), "sqlite")
+# Text compared and sorted by code point, as Python does (SQLite's default BINARY).
+ByteOrderText = Text().with_variant(Text(collation="C"), "postgresql")
 
 
 class TermRow(SQLModel, table=True):
@@ -139,9 +141,10 @@ class CourseNumberRow(SQLModel, table=True):
     )
 
     course_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
-    course_iri: str = Field(sa_type=Text)
+    course_iri: str = Field(sa_type=ByteOrderText)
     # "" when no event carried one: `courses` sorts a missing number first, as "".
-    course_number: str = Field(default="", sa_type=Text)
+    # Byte order on both backends (PostgreSQL's "C"), as Python sorts strings.
+    course_number: str = Field(default="", sa_type=ByteOrderText)
     # The (eventTime, position) the number came from: a newer one replaces it.
     number_time: int | None = Field(default=None, sa_type=BigInteger)
     number_position: int | None = Field(default=None, sa_type=BigInteger)

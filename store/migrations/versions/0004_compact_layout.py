@@ -35,6 +35,7 @@ CHUNK = 2_000
 CODEC = 1
 DICTIONARY = Path(__file__).resolve().parents[2] / "dictionaries" / f"{CODEC}.zdict"
 ROW_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+BYTE_ORDER_TEXT = sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
 # Frozen as this revision writes them (store.tables.KIND_CODES, COURSE_INDEXED_PREDICATE).
 COURSE_INDEXED_PREDICATE = "kind IN (2, 3, 5, 6)"
 
@@ -70,6 +71,13 @@ def upgrade() -> None:
     _copy_events(connection, compressor, terms, new_events)
     op.drop_table("events")
     op.rename_table("events_v4", "events")
+    if connection.dialect.name == "postgresql":
+        # The names PostgreSQL gives a table called `events` from the start.
+        for old_name, new_name in (
+            ("events_v4_pkey", "events_pkey"),
+            ("events_v4_content_hash_key", "events_content_hash_key"),
+        ):
+            op.execute(f"ALTER TABLE events RENAME CONSTRAINT {old_name} TO {new_name}")
     _index_events()
     sqlite = connection.dialect.name == "sqlite"
     for statement in SQLITE_GUARDS if sqlite else POSTGRES_GUARDS:
@@ -278,8 +286,8 @@ def _create_course_numbers() -> None:
     op.create_table(
         "course_numbers",
         sa.Column("course_id", sa.Integer, primary_key=True, autoincrement=False),
-        sa.Column("course_iri", sa.Text, nullable=False),
-        sa.Column("course_number", sa.Text, nullable=False),
+        sa.Column("course_iri", BYTE_ORDER_TEXT, nullable=False),
+        sa.Column("course_number", BYTE_ORDER_TEXT, nullable=False),
         sa.Column("number_time", sa.BigInteger, nullable=True),
         sa.Column("number_position", sa.BigInteger, nullable=True),
     )
