@@ -4,7 +4,13 @@ a database at an older schema needs `coursegraph db upgrade`, which nothing runs
 from __future__ import annotations
 
 from store.db import Store, create_store
-from store.schema import SchemaNotReady, prepare_schema, upgrade_schema
+from store.schema import (
+    SchemaNotReady,
+    needs_derived_rebuild,
+    prepare_schema,
+    reclaim_space,
+    upgrade_schema,
+)
 
 
 async def open_ready_store(url: str) -> Store:
@@ -37,6 +43,9 @@ async def upgrade(url: str) -> tuple[str | None, str | None]:
 
     store = create_store(url)
     try:
-        return await upgrade_schema(store, rebuild_derived=rebuild_derived)
+        before, after = await upgrade_schema(store, rebuild_derived=rebuild_derived)
+        if needs_derived_rebuild(before, after):  # the log was rewritten: free its old pages
+            await reclaim_space(store)
+        return before, after
     finally:
         await store.close()

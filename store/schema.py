@@ -7,7 +7,9 @@ workers (or an older deployment) may be using the schema it would change."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +22,7 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, inspect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from store.db import Store, lock_writes
+from store.db import Store, lock_writes, sqlite_path
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Databases built before migrations existed (create_all + guards) hold 0001's tables.
@@ -154,3 +156,21 @@ async def upgrade_schema(
         if rebuild_derived is not None and needs_derived_rebuild(before, after):
             await rebuild_derived(connection)
         return before, after
+
+
+async def reclaim_space(store: Store) -> None:
+    """Give the file system back the pages a data migration freed (SQLite keeps them in
+    the file for later appends). VACUUM runs outside any transaction, once the upgrade
+    has committed; PostgreSQL's autovacuum does the same on its own."""
+    path = sqlite_path(store.url)
+    if path is None:
+        return
+
+    def vacuum() -> None:
+        connection = sqlite3.connect(path, isolation_level=None)
+        try:
+            connection.execute("VACUUM")
+        finally:
+            connection.close()
+
+    await asyncio.to_thread(vacuum)
