@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Text, case, func, literal, select, text, tuple_, union_all
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.caliper.canonical import loads_stored
 from app.caliper.model import CARRIED_FIELDS, event_id_of
@@ -377,21 +378,36 @@ class EventQuery:
         )
 
 
-def _event_conditions(query: EventQuery) -> list[Any]:
+async def _event_conditions(connection: AsyncConnection, query: EventQuery) -> list[Any] | None:
+    """The WHERE terms of a query, its texts resolved to term ids first (so that the
+    planner sees the real values, and PostgreSQL its statistics for them); None when a
+    text no stored event holds means that nothing matches."""
+    texts = [
+        *(query.course_ids or ()),
+        *(value for value in (query.type, query.action, query.actor_id, query.object_id) if value),
+    ]
+    ids: dict[str, int] = {}
+    if texts:
+        found = await connection.execute(
+            select(TERMS.c.text, TERMS.c.id).where(TERMS.c.text.in_(list(dict.fromkeys(texts))))
+        )
+        ids = {text_: int(id_) for text_, id_ in found}
     conditions: list[Any] = []
     if query.course_ids is not None:
-        if len(query.course_ids) == 1:
-            conditions.append(EVENTS.c.course_id == term_id(query.course_ids[0]))
-        else:
-            conditions.append(EVENTS.c.course_id.in_(term_ids(query.course_ids)))
-    if query.type is not None:
-        conditions.append(EVENTS.c.type == term_id(query.type))
-    if query.action is not None:
-        conditions.append(EVENTS.c.action == term_id(query.action))
-    if query.actor_id is not None:
-        conditions.append(EVENTS.c.actor_id == term_id(query.actor_id))
-    if query.object_id is not None:
-        conditions.append(EVENTS.c.object_id == term_id(query.object_id))
+        courses = [ids[course] for course in query.course_ids if course in ids]
+        if not courses:
+            return None
+        conditions.append(EVENTS.c.course_id.in_(courses))
+    for column, value in (
+        (EVENTS.c.type, query.type),
+        (EVENTS.c.action, query.action),
+        (EVENTS.c.actor_id, query.actor_id),
+        (EVENTS.c.object_id, query.object_id),
+    ):
+        if value is not None:
+            if value not in ids:
+                return None
+            conditions.append(column == ids[value])
     if query.since_ms is not None:
         conditions.append(EVENTS.c.event_time >= query.since_ms)
     if query.until_ms is not None:
@@ -409,7 +425,9 @@ async def count_events(store: Store, query: EventQuery) -> int:
             # Positions are gapless from 1, so the newest position is the count.
             last = (await connection.execute(select(func.max(EVENTS.c.position)))).scalar() or 0
             return max(0, last - (query.after_position or 0))
-        conditions = _event_conditions(query)
+        conditions = await _event_conditions(connection, query)
+        if conditions is None:
+            return 0
         statement = select(func.count()).select_from(EVENTS).where(*conditions)
         return int((await connection.execute(statement)).scalar() or 0)
 
@@ -417,17 +435,19 @@ async def count_events(store: Store, query: EventQuery) -> int:
 async def page_events(
     store: Store, query: EventQuery, *, after_cursor_position: int | None, limit: int
 ) -> list[StoredEvent]:
-    conditions = _event_conditions(query)
-    if after_cursor_position is not None:
-        conditions.append(EVENTS.c.position > after_cursor_position)
     order = EVENTS.c.position
     if store.is_sqlite and query.since_ms is not None:
         # Without statistics SQLite would walk the log in position order from the start
         # (O(store) for a recent `since`); ordering by an expression makes it take the
         # range since from a (…, event_time) index and sort only that.
         order = EVENTS.c.position + 0
-    statement = select(*_EVENT_COLUMNS).where(*conditions).order_by(order).limit(limit)
     async with store.reading() as connection:
+        conditions = await _event_conditions(connection, query)
+        if conditions is None:
+            return []
+        if after_cursor_position is not None:
+            conditions.append(EVENTS.c.position > after_cursor_position)
+        statement = select(*_EVENT_COLUMNS).where(*conditions).order_by(order).limit(limit)
         return [_event(row) for row in await connection.execute(statement)]
 
 

@@ -19,7 +19,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.db import Store, lock_writes, sqlite_path
@@ -159,11 +159,14 @@ async def upgrade_schema(
 
 
 async def reclaim_space(store: Store) -> None:
-    """Give the file system back the pages a data migration freed (SQLite keeps them in
-    the file for later appends). VACUUM runs outside any transaction, once the upgrade
-    has committed; PostgreSQL's autovacuum does the same on its own."""
+    """After a data migration rewrote the log: SQLite gives the file system back the
+    pages it freed (VACUUM, outside any transaction, once the upgrade has committed);
+    PostgreSQL gathers the new tables' statistics (ANALYZE), as autovacuum would later."""
     path = sqlite_path(store.url)
     if path is None:
+        # The rewritten tables have no statistics yet: the planner needs them now.
+        async with store.writer.begin() as connection:
+            await connection.execute(text("ANALYZE"))
         return
 
     def vacuum() -> None:
