@@ -4,7 +4,13 @@ a database at an older schema needs `coursegraph db upgrade`, which nothing runs
 from __future__ import annotations
 
 from store.db import Store, create_store
-from store.schema import SchemaNotReady, prepare_schema, upgrade_schema
+from store.schema import (
+    SchemaNotReady,
+    needs_derived_rebuild,
+    prepare_schema,
+    reclaim_space,
+    upgrade_schema,
+)
 
 
 async def open_ready_store(url: str) -> Store:
@@ -33,8 +39,13 @@ async def check_schema_or_explain(url: str) -> str | None:
 
 async def upgrade(url: str) -> tuple[str | None, str | None]:
     """`coursegraph db upgrade`: the schema revisions before and after."""
+    from app.verify import rebuild_derived
+
     store = create_store(url)
     try:
-        return await upgrade_schema(store)
+        before, after = await upgrade_schema(store, rebuild_derived=rebuild_derived)
+        if needs_derived_rebuild(before, after):  # the log was rewritten: free its old pages
+            await reclaim_space(store)
+        return before, after
     finally:
         await store.close()

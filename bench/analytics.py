@@ -45,7 +45,7 @@ SCORES = """query($id: ID!, $item: String!) { course(id: $id) {
 FLOOR = "query($id: ID!) { course(id: $id) { id } }"
 HAND_ACTIVITY = text(
     "SELECT event_time / 86400000, count(*), count(DISTINCT actor_id) FROM events "
-    "WHERE course_id = :course GROUP BY 1 ORDER BY 1"
+    "WHERE course_id = (SELECT id FROM terms WHERE text = :course) GROUP BY 1 ORDER BY 1"
 )
 
 

@@ -64,6 +64,8 @@ from benchutil import (
 from coursegen import GENERATOR_VERSION, Semester, iso, semester
 from sqlalchemy.engine import make_url
 
+from store.codec import decode
+
 WORK = OUT_DIR / "query"
 BUILD_BATCH = 20_000
 
@@ -231,23 +233,39 @@ async def ensure_store(
 
 # --- the hand-written answer ------------------------------------------------------------
 
+# The store's layout (store/tables.py): strings are term ids, kinds small ints
+# (course 1, group 2, content 3, attempt 5, calculated_grade 6), raw JSON compressed.
+TERM_ID = "(SELECT id FROM terms WHERE text = {0})"
 HAND_COURSE = (
-    "SELECT entity_key FROM event_entities WHERE kind = 'course' AND alt_key = {0} "
+    "SELECT (SELECT text FROM terms WHERE id = entity_key) FROM event_entities "
+    f"WHERE kind = 1 AND alt_key = {TERM_ID} "
     "GROUP BY entity_key ORDER BY max(event_time) DESC LIMIT 1"
 )
 HAND_LATEST = (
-    "SELECT e.raw FROM event_entities ee JOIN events e ON e.position = ee.position "
-    "WHERE ee.kind = 'course' AND ee.entity_key = {0} "
+    "SELECT e.codec, e.raw FROM event_entities ee JOIN events e ON e.position = ee.position "
+    f"WHERE ee.kind = 1 AND ee.entity_key = {TERM_ID} "
     "ORDER BY ee.event_time DESC, ee.position DESC LIMIT 1"
 )
 HAND_ENTITIES = (
-    "SELECT ee.kind, ee.entity_key, e.action, e.event_time, e.raw "
+    "SELECT ee.kind, (SELECT text FROM terms WHERE id = ee.entity_key), "
+    "(SELECT text FROM terms WHERE id = e.action), e.event_time, e.codec, e.raw "
     "FROM event_entities ee JOIN events e ON e.position = ee.position "
-    "WHERE ee.course_id = {0} AND ee.kind IN ('group', 'content', 'calculated_grade') "
+    f"WHERE ee.course_id = {TERM_ID} AND ee.kind IN (2, 3, 6) "
     # The course index is partial: its own predicate lets SQLite use it.
-    "AND ee.kind IN ('group', 'content', 'attempt', 'calculated_grade') "
+    "AND ee.kind IN (2, 3, 5, 6) "
     "ORDER BY ee.event_time, ee.position"
 )
+HAND_KINDS = {2: "group", 3: "content", 6: "calculated_grade"}
+
+
+def hand_rows(rows: list[tuple]) -> list[tuple]:
+    """(kind, key, action, eventTime, raw JSON text), the raw decompressed."""
+    return [
+        (HAND_KINDS[kind], key, action, time, decode(codec, raw))
+        for kind, key, action, time, codec, raw in rows
+    ]
+
+
 CONTENT_FIELDS = ("name", "handler", "renderType", "isFolder", "scorePossible", "dueDate")
 
 
@@ -357,9 +375,9 @@ class HandSqlite:
     async def answer(self, course_number: str) -> bytes:
         c = self.connection
         (course_id,) = c.execute(HAND_COURSE_SQLITE.format("?"), (course_number,)).fetchone()
-        (latest,) = c.execute(HAND_LATEST.format("?"), (course_id,)).fetchone()
+        latest = decode(*c.execute(HAND_LATEST.format("?"), (course_id,)).fetchone())
         rows = c.execute(HAND_ENTITIES.format("?"), (course_id,)).fetchall()
-        return hand_answer(course_id, latest, rows)
+        return hand_answer(course_id, latest, hand_rows(rows))
 
     async def close(self) -> None:
         self.connection.close()
@@ -376,9 +394,9 @@ class HandPostgres:
     async def answer(self, course_number: str) -> bytes:
         c = self.connection
         course_id = await c.fetchval(HAND_COURSE.format("$1"), course_number)
-        latest = await c.fetchval(HAND_LATEST.format("$1"), course_id)
+        latest = decode(*await c.fetchrow(HAND_LATEST.format("$1"), course_id))
         rows = await c.fetch(HAND_ENTITIES.format("$1"), course_id)
-        return hand_answer(course_id, latest, [tuple(r) for r in rows])
+        return hand_answer(course_id, latest, hand_rows([tuple(r) for r in rows]))
 
     async def close(self) -> None:
         await self.connection.close()
@@ -484,7 +502,8 @@ async def events_of_course(url: str, course_iri: str) -> int:
         try:
             return int(
                 await connection.fetchval(
-                    "SELECT count(*) FROM events WHERE course_id = $1", course_iri
+                    f"SELECT count(*) FROM events WHERE course_id = {TERM_ID.format('$1')}",
+                    course_iri,
                 )
             )
         finally:
@@ -492,7 +511,7 @@ async def events_of_course(url: str, course_iri: str) -> int:
     connection = sqlite3.connect(make_url(url).database or "")
     try:
         (found,) = connection.execute(
-            "SELECT count(*) FROM events WHERE course_id = ?", (course_iri,)
+            f"SELECT count(*) FROM events WHERE course_id = {TERM_ID.format('?')}", (course_iri,)
         ).fetchone()
         return int(found)
     finally:

@@ -22,17 +22,37 @@ never race into the unique index: the second one sees the first one's rows."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.caliper.model import EntityDescription, ReadBatch, ReadEvent, RejectedItem
+from app.caliper.canonical import loads_stored
+from app.caliper.model import (
+    CARRIES_COURSE_NUMBER,
+    COURSE,
+    EntityDescription,
+    ReadBatch,
+    ReadEvent,
+    RejectedItem,
+    event_id_of,
+)
+from store.codec import decode, encode
 from store.db import APPENDED_CHANNEL, Store, driver_errors_translated, lock_writes
-from store.tables import EntityDescriptionRow, EventEntityRow, EventRow, RejectedItemRow
+from store.tables import (
+    KIND_CODES,
+    CourseNumberRow,
+    EntityDescriptionRow,
+    EventEntityRow,
+    EventRow,
+    RejectedItemRow,
+    TermRow,
+)
 
 LOOKUP_CHUNK = 500
 
@@ -40,6 +60,8 @@ EVENTS = EventRow.__table__
 EVENT_ENTITIES = EventEntityRow.__table__
 DESCRIPTIONS = EntityDescriptionRow.__table__
 REJECTED = RejectedItemRow.__table__
+TERMS = TermRow.__table__
+COURSE_NUMBERS = CourseNumberRow.__table__
 
 
 @dataclass
@@ -119,72 +141,150 @@ async def append_batch(
     return result
 
 
+def event_key(event_id: str | None) -> int | None:
+    """An event id as the signed 64-bit key the log indexes (the id itself is in the raw
+    JSON): equal ids have equal keys; ids sharing a key are told apart by the raw."""
+    if event_id is None:
+        return None
+    digest = hashlib.blake2b(event_id.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def hash_bytes(content_hash: str) -> bytes:
+    """The reader's hex content hash as the 16 bytes the store keeps."""
+    return bytes.fromhex(content_hash)
+
+
+async def term_ids(connection: AsyncConnection, texts: Iterable[str | None]) -> dict[str, int]:
+    """The term id of each text, inserting the missing ones. Only under the write lock:
+    new ids are numbered from max(id) + 1, as positions are, and nothing caches them
+    beyond this transaction (a rolled-back id is never seen again)."""
+    wanted = list(dict.fromkeys(value for value in texts if value is not None))
+    ids: dict[str, int] = dict(await _existing(connection, TERMS.c.text, wanted, TERMS.c.id))
+    missing = [value for value in wanted if value not in ids]
+    if missing:
+        last = (await connection.execute(select(func.coalesce(func.max(TERMS.c.id), 0)))).scalar()
+        new_rows = [{"id": int(last or 0) + n, "text": value} for n, value in enumerate(missing, 1)]
+        await connection.execute(insert(TERMS), new_rows)
+        ids.update((row["text"], row["id"]) for row in new_rows)
+    return ids
+
+
+async def _conflicting_ids(
+    connection: AsyncConnection, event_ids: Sequence[str]
+) -> dict[str, set[bytes]]:
+    """Content hashes of the stored events that carry each of these ids."""
+    ids_by_key: dict[int, set[str]] = {}
+    for event_id in event_ids:
+        ids_by_key.setdefault(event_key(event_id) or 0, set()).add(event_id)
+    found: dict[str, set[bytes]] = {}
+    rows = await _existing(
+        connection,
+        EVENTS.c.event_key,
+        list(ids_by_key),
+        EVENTS.c.content_hash,
+        EVENTS.c.codec,
+        EVENTS.c.raw,
+    )
+    for key, content, codec, raw in rows:
+        # Rare (a replayed id with new content): the raw says which id it really holds.
+        stored_id = event_id_of(loads_stored(decode(codec, raw).decode()))
+        if stored_id in ids_by_key[key]:
+            found.setdefault(stored_id, set()).add(bytes(content))
+    return found
+
+
 async def _append_events(
     connection: AsyncConnection, batch: ReadBatch, result: AppendResult, received_at: int
 ) -> None:
     if not batch.events:
         return
-    hashes = list({event.content_hash for event in batch.events})
-    stored_hashes = {row[0] for row in await _existing(connection, EVENTS.c.content_hash, hashes)}
-    fresh: list[ReadEvent] = []
+    hashes = list({hash_bytes(event.content_hash) for event in batch.events})
+    stored_hashes = {
+        bytes(row[0]) for row in await _existing(connection, EVENTS.c.content_hash, hashes)
+    }
+    fresh: list[tuple[ReadEvent, bytes]] = []
     for event in batch.events:
-        if event.content_hash in stored_hashes:
+        content = hash_bytes(event.content_hash)
+        if content in stored_hashes:
             result.duplicates += 1
             continue
-        stored_hashes.add(event.content_hash)
-        fresh.append(event)
+        stored_hashes.add(content)
+        fresh.append((event, content))
     if not fresh:
         return
-    ids = list({event.event_id for event in fresh if event.event_id})
-    hashes_by_id: dict[str, set[str]] = {}
-    for event_id, content in await _existing(
-        connection, EVENTS.c.event_id, ids, EVENTS.c.content_hash
-    ):
-        hashes_by_id.setdefault(event_id, set()).add(content)
-    for event in fresh:
+    ids = list({event.event_id for event, _ in fresh if event.event_id})
+    hashes_by_id = await _conflicting_ids(connection, ids)
+    for event, content in fresh:
         if event.event_id:
             known = hashes_by_id.setdefault(event.event_id, set())
-            if known and event.content_hash not in known:
+            if known and content not in known:
                 result.conflicts += 1
-            known.add(event.content_hash)
+            known.add(content)
 
     last = (
         await connection.execute(select(func.coalesce(func.max(EVENTS.c.position), 0)))
     ).scalar()
     position = int(last or 0)
-    event_rows: list[dict[str, Any]] = []
-    entity_rows: list[dict[str, Any]] = []
-    for event in fresh:
+    logical_index: list[dict[str, Any]] = []
+    positioned: list[tuple[int, ReadEvent, bytes]] = []
+    for event, content in fresh:
         position += 1
+        positioned.append((position, event, content))
+        logical_index.extend(entity_index_rows(event, position))
+    terms = await term_ids(
+        connection,
+        [
+            value
+            for _, event, _ in positioned
+            for value in (
+                event.type,
+                event.action,
+                event.style,
+                event.sensor,
+                event.actor_id,
+                event.object_id,
+                event.course_id,
+            )
+        ]
+        + [value for row in logical_index for value in (row["entity_key"], row["alt_key"])],
+    )
+    event_rows = []
+    for position, event, content in positioned:
+        codec, blob = encode(event.raw_json)
         event_rows.append(
             {
                 "position": position,
-                "event_id": event.event_id,
-                "content_hash": event.content_hash,
-                "type": event.type,
-                "action": event.action,
+                "event_key": event_key(event.event_id),
+                "content_hash": content,
+                "type": terms[event.type],
+                "action": terms[event.action],
                 "event_time": event.event_time_ms,
                 "received_at": received_at,
                 # Each event keeps its own envelope's sensor: a batch spans many envelopes.
-                "sensor": event.sensor,
-                "style": event.style,
-                "actor_id": event.actor_id,
-                "object_id": event.object_id,
-                "course_id": event.course_id,
-                "raw": event.raw_json.decode(),
+                "sensor": _term(terms, event.sensor),
+                "style": terms[event.style],
+                "actor_id": _term(terms, event.actor_id),
+                "object_id": _term(terms, event.object_id),
+                "course_id": _term(terms, event.course_id),
+                "codec": codec,
+                "raw": blob,
             }
         )
-        entity_rows.extend(entity_index_rows(event, position))
     await connection.execute(insert(EVENTS), event_rows)
-    if entity_rows:
-        await connection.execute(insert(EVENT_ENTITIES), entity_rows)
+    await insert_index_rows(connection, logical_index, terms)
     result.appended += len(fresh)
     result.first_position = event_rows[0]["position"]
     result.last_position = position
 
 
+def _term(terms: dict[str, int], value: str | None) -> int | None:
+    return None if value is None else terms[value]
+
+
 def entity_index_rows(event: ReadEvent, position: int) -> list[dict[str, Any]]:
-    """The entity index rows of one event; verify rebuilds them with this too."""
+    """The entity index rows of one event, with kinds and keys as text (the store turns
+    them into numbers); verify rebuilds them with this too."""
     seen: set[tuple[str, str]] = set()
     rows = []
     for ref in event.entities:
@@ -199,9 +299,105 @@ def entity_index_rows(event: ReadEvent, position: int) -> list[dict[str, Any]]:
                 "event_time": event.event_time_ms,
                 "course_id": event.course_id,
                 "alt_key": ref.alt_key,
+                "carries": ref.carries,
             }
         )
     return rows
+
+
+async def insert_index_rows(
+    connection: AsyncConnection,
+    logical_rows: Sequence[dict[str, Any]],
+    terms: dict[str, int] | None = None,
+) -> None:
+    """Store entity_index_rows (text keys) as the index holds them (numbers), and keep
+    each course's current number (course_numbers). Under the write lock."""
+    if not logical_rows:
+        return
+    if terms is None or any(
+        value is not None and value not in terms
+        for row in logical_rows
+        for value in (row["entity_key"], row["alt_key"], row["course_id"])
+    ):
+        terms = await term_ids(
+            connection,
+            [
+                value
+                for row in logical_rows
+                for value in (row["entity_key"], row["alt_key"], row["course_id"])
+            ],
+        )
+    await connection.execute(
+        insert(EVENT_ENTITIES),
+        [
+            {
+                "kind": KIND_CODES[row["kind"]],
+                "entity_key": terms[row["entity_key"]],
+                "position": row["position"],
+                "event_time": row["event_time"],
+                "course_id": _term(terms, row["course_id"]),
+                "alt_key": _term(terms, row["alt_key"]),
+                "carries": row["carries"],
+            }
+            for row in logical_rows
+        ],
+    )
+    await _keep_course_numbers(connection, logical_rows, terms)
+
+
+async def _keep_course_numbers(
+    connection: AsyncConnection, logical_rows: Sequence[dict[str, Any]], terms: dict[str, int]
+) -> None:
+    """Each course's newest (eventTime, position) carrying a courseNumber wins; a course
+    no event numbered keeps "" (how `courses` sorts a missing number)."""
+    newest: dict[str, dict[str, Any]] = {}
+    for row in logical_rows:
+        if row["kind"] != COURSE:
+            continue
+        numbered = bool(row["carries"] & CARRIES_COURSE_NUMBER) and row["alt_key"] is not None
+        candidate = {
+            "course_id": terms[row["entity_key"]],
+            "course_iri": row["entity_key"],
+            "course_number": row["alt_key"] if numbered else "",
+            "number_time": row["event_time"] if numbered else None,
+            "number_position": row["position"] if numbered else None,
+        }
+        held = newest.get(row["entity_key"])
+        if held is None or (numbered and _newer(candidate, held)):
+            newest[row["entity_key"]] = candidate
+    if not newest:
+        return
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(COURSE_NUMBERS)
+    excluded = statement.excluded
+    table = COURSE_NUMBERS.c
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.course_id],
+        set_={
+            "course_number": excluded.course_number,
+            "number_time": excluded.number_time,
+            "number_position": excluded.number_position,
+        },
+        where=(excluded.number_time.is_not(None))
+        & (
+            table.number_time.is_(None)
+            | (excluded.number_time > table.number_time)
+            | (
+                (excluded.number_time == table.number_time)
+                & (excluded.number_position > table.number_position)
+            )
+        ),
+    )
+    await connection.execute(statement, list(newest.values()))
+
+
+def _newer(candidate: dict[str, Any], held: dict[str, Any]) -> bool:
+    if held["number_time"] is None:
+        return True
+    return (candidate["number_time"], candidate["number_position"]) > (
+        held["number_time"],
+        held["number_position"],
+    )
 
 
 async def _append_side_items(
@@ -216,12 +412,12 @@ async def _append_side_items(
         DESCRIPTIONS,
         [
             {
-                "content_hash": item.content_hash,
+                "content_hash": hash_bytes(item.content_hash),
                 "entity_id": item.entity_id,
                 "entity_type": item.entity_type,
                 "received_at": received_at,
                 "source": f"{source} {item.path}".strip(),
-                "raw": item.raw_json.decode(),
+                **_compressed(item.raw_json),
             }
             for item in descriptions
         ],
@@ -231,15 +427,20 @@ async def _append_side_items(
         REJECTED,
         [
             {
-                "content_hash": item.content_hash,
+                "content_hash": hash_bytes(item.content_hash),
                 "received_at": received_at,
                 "reason": item.reason,
                 "path": item.path,
-                "raw": item.raw_json.decode(),
+                **_compressed(item.raw_json),
             }
             for item in rejected
         ],
     )
+
+
+def _compressed(raw_json: bytes) -> dict[str, Any]:
+    codec, blob = encode(raw_json)
+    return {"codec": codec, "raw": blob}
 
 
 async def _insert_new(connection: AsyncConnection, table: Any, rows: list[dict[str, Any]]) -> None:
@@ -247,7 +448,7 @@ async def _insert_new(connection: AsyncConnection, table: Any, rows: list[dict[s
     if not rows:
         return
     hashes = [row["content_hash"] for row in rows]
-    known = {found[0] for found in await _existing(connection, table.c.content_hash, hashes)}
+    known = {bytes(found[0]) for found in await _existing(connection, table.c.content_hash, hashes)}
     fresh = []
     for row in rows:
         if row["content_hash"] not in known:

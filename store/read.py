@@ -8,55 +8,87 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select, text, union_all
+from sqlalchemy import ColumnElement, Text, case, func, literal, select, text, tuple_, union_all
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.caliper.canonical import loads_stored
+from app.caliper.model import CARRIED_FIELDS, event_id_of
+from store.codec import decode
 from store.db import Store
 from store.records import StoredEvent, StoredRejectedItem
 from store.tables import (
     COURSE_INDEXED_KINDS,
     COURSE_INDEXED_PREDICATE,
+    KIND_CODES,
+    CourseNumberRow,
     EventEntityRow,
     EventRow,
     RejectedItemRow,
+    TermRow,
 )
 
 EVENTS = EventRow.__table__
 ENTITIES = EventEntityRow.__table__
 REJECTED = RejectedItemRow.__table__
+TERMS = TermRow.__table__
+COURSE_NUMBERS = CourseNumberRow.__table__
+
+
+def term_text(term_id: Any) -> Any:
+    """The text of a term id column, as a column of the same row (a primary-key probe).
+    A statement selecting only such columns names its FROM itself (select_from)."""
+    return (
+        select(TERMS.c.text).where(TERMS.c.id == term_id).correlate_except(TERMS).scalar_subquery()
+    )
+
+
+def term_id(value: str) -> Any:
+    """The id of a text, for comparing with a term column (NULL, so no match, when no
+    event ever held it)."""
+    return select(TERMS.c.id).where(TERMS.c.text == value).scalar_subquery()
+
+
+def term_ids(values: Sequence[str]) -> Any:
+    return select(TERMS.c.id).where(TERMS.c.text.in_(values))
+
 
 _EVENT_COLUMNS = (
     EVENTS.c.position,
-    EVENTS.c.event_id,
-    EVENTS.c.type,
-    EVENTS.c.action,
+    term_text(EVENTS.c.type),
+    term_text(EVENTS.c.action),
     EVENTS.c.event_time,
     EVENTS.c.received_at,
-    EVENTS.c.actor_id,
-    EVENTS.c.object_id,
-    EVENTS.c.course_id,
+    term_text(EVENTS.c.actor_id),
+    term_text(EVENTS.c.object_id),
+    term_text(EVENTS.c.course_id),
+    EVENTS.c.codec,
     EVENTS.c.raw,
 )
 IN_CHUNK = 500
 
 
 def _event(row: Sequence[Any]) -> StoredEvent:
+    raw = loads_stored(decode(row[8], row[9]).decode())
     return StoredEvent(
         position=row[0],
-        event_id=row[1],
-        type=row[2],
-        action=row[3],
-        event_time_ms=row[4],
-        received_at_ms=row[5],
-        actor_id=row[6],
-        object_id=row[7],
-        course_id=row[8],
-        raw=loads_stored(row[9]),
+        event_id=event_id_of(raw) if isinstance(raw, dict) else None,
+        type=row[1],
+        action=row[2],
+        event_time_ms=row[3],
+        received_at_ms=row[4],
+        actor_id=row[5],
+        object_id=row[6],
+        course_id=row[7],
+        raw=raw,
     )
 
 
 def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
     return [values[i : i + IN_CHUNK] for i in range(0, len(values), IN_CHUNK)] or [[]]
+
+
+def _kind(kind: str) -> ColumnElement[bool]:
+    return ENTITIES.c.kind == KIND_CODES[kind]
 
 
 async def events_of_entities(
@@ -70,9 +102,9 @@ async def events_of_entities(
     async with store.reading() as connection:
         for chunk in _chunks(unique):
             query = (
-                select(ENTITIES.c.entity_key, *_EVENT_COLUMNS)
+                select(term_text(ENTITIES.c.entity_key), *_EVENT_COLUMNS)
                 .join(EVENTS, EVENTS.c.position == ENTITIES.c.position)
-                .where(ENTITIES.c.kind == kind, ENTITIES.c.entity_key.in_(chunk))
+                .where(_kind(kind), ENTITIES.c.entity_key.in_(term_ids(chunk)))
             )
             if until_ms is not None:
                 query = query.where(ENTITIES.c.event_time <= until_ms)
@@ -88,19 +120,19 @@ async def events_of_course_entities(
     if kind not in COURSE_INDEXED_KINDS:
         raise ValueError(f"the course index does not hold {kind!r} rows")
     mentioned = select(ENTITIES.c.entity_key).where(
-        ENTITIES.c.course_id == course_id,
-        ENTITIES.c.kind == kind,
+        ENTITIES.c.course_id == term_id(course_id),
+        _kind(kind),
         # The partial index's own predicate, spelled out so that the planner uses it.
         text(COURSE_INDEXED_PREDICATE),
     )
     if until_ms is not None:
         mentioned = mentioned.where(ENTITIES.c.event_time <= until_ms)
     query = (
-        select(ENTITIES.c.entity_key, *_EVENT_COLUMNS)
+        select(term_text(ENTITIES.c.entity_key), *_EVENT_COLUMNS)
         .join(EVENTS, EVENTS.c.position == ENTITIES.c.position)
         # No DISTINCT in the subquery: with it SQLite walks the primary key for `kind`
         # (every row of that kind) instead of the course index.
-        .where(ENTITIES.c.kind == kind, ENTITIES.c.entity_key.in_(mentioned))
+        .where(_kind(kind), ENTITIES.c.entity_key.in_(mentioned))
     )
     if until_ms is not None:
         query = query.where(ENTITIES.c.event_time <= until_ms)
@@ -131,36 +163,37 @@ async def entity_summaries(
     store: Store, kind: str, keys: Sequence[str], until_ms: int | None = None, latest: int = 20
 ) -> dict[str, EntitySummary]:
     """Per entity: first/last event time, latest alt key, and its `latest` newest events
-    (enough for the fields courses and people carry in nearly every event).
+    (enough for most of what courses and people carry) plus, for each of the entity's
+    own fields (CARRIED_FIELDS), the newest event carrying it, however old: so a fold
+    of these events finds every field.
 
-    Each entity's newest rows are one short backward range scan of the primary key
-    (kind, entity_key, event_time, position), so the cost follows `latest`, not the
-    entity's whole history."""
+    Each of these is one short backward range scan of the primary key (kind,
+    entity_key, event_time, position), so the cost follows `latest`, not the entity's
+    whole history (a field's scan stops at its newest carrier)."""
     unique = list(dict.fromkeys(keys))
     summaries: dict[str, EntitySummary] = {}
     if not unique:
         return summaries
+    code = KIND_CODES[kind]
+    bits = list(CARRIED_FIELDS.get(kind, {}).values())
     newest_first = (ENTITIES.c.event_time.desc(), ENTITIES.c.position.desc())
     async with store.reading() as connection:
         for start in range(0, len(unique), SUMMARY_CHUNK):
             chunk = unique[start : start + SUMMARY_CHUNK]
             branches = []
             for key in chunk:
-                where = [ENTITIES.c.kind == kind, ENTITIES.c.entity_key == key]
+                where = [ENTITIES.c.kind == code, ENTITIES.c.entity_key == term_id(key)]
                 if until_ms is not None:
                     where.append(ENTITIES.c.event_time <= until_ms)
-                newest = (
-                    select(ENTITIES.c.entity_key, ENTITIES.c.position, ENTITIES.c.event_time)
-                    .where(*where)
-                    .order_by(*newest_first)
-                    .limit(latest)
-                    .subquery()
-                )
-                branches.append(select(newest))
+                newest = select(ENTITIES.c.entity_key, ENTITIES.c.position).where(*where)
+                branches.append(select(newest.order_by(*newest_first).limit(latest).subquery()))
+                for bit in bits:
+                    carrier = newest.where(ENTITIES.c.carries.op("&")(bit) != literal(0))
+                    branches.append(select(carrier.order_by(*newest_first).limit(1).subquery()))
             rows = (await connection.execute(union_all(*branches))).all()
             outer = ENTITIES.alias("outer_entities")
             newest_alt = (
-                select(ENTITIES.c.alt_key)
+                select(term_text(ENTITIES.c.alt_key))
                 .where(
                     ENTITIES.c.kind == outer.c.kind,
                     ENTITIES.c.entity_key == outer.c.entity_key,
@@ -171,30 +204,40 @@ async def entity_summaries(
                 .limit(1)
                 .scalar_subquery()
             )
-            firsts_where = [outer.c.kind == kind, outer.c.entity_key.in_(chunk)]
+            firsts_where = [outer.c.kind == code, outer.c.entity_key.in_(term_ids(chunk))]
             if until_ms is not None:
                 firsts_where.append(outer.c.event_time <= until_ms)
-            firsts = {
-                key: (first, alt)
-                for key, first, alt in await connection.execute(
-                    select(outer.c.entity_key, func.min(outer.c.event_time), newest_alt)
-                    .where(*firsts_where)
-                    .group_by(outer.c.kind, outer.c.entity_key)
+            texts: dict[int, str] = {}
+            firsts = {}
+            for key, key_text, first, alt in await connection.execute(
+                select(
+                    outer.c.entity_key,
+                    term_text(outer.c.entity_key),
+                    func.min(outer.c.event_time),
+                    newest_alt,
                 )
-            }
-            by_key: dict[str, list[StoredEvent]] = defaultdict(list)
-            wanted = {position: key for key, position, _time in rows}
+                .where(*firsts_where)
+                .group_by(outer.c.kind, outer.c.entity_key)
+            ):
+                texts[key] = key_text
+                firsts[key] = (first, alt)
+            by_key: dict[int, list[StoredEvent]] = defaultdict(list)
+            wanted: dict[int, set[int]] = defaultdict(set)
+            for key, position in rows:
+                wanted[int(position)].add(key)
             for part in _chunks(list(wanted)):
                 result = await connection.execute(
                     select(*_EVENT_COLUMNS).where(EVENTS.c.position.in_(part))
                 )
                 for row in result:
-                    by_key[wanted[row[0]]].append(_event(row))
+                    event = _event(row)
+                    for key in wanted[event.position]:
+                        by_key[key].append(event)
             for key, events in by_key.items():
                 newest_event = max(events, key=lambda e: (e.event_time_ms, e.position))
                 first, alt = firsts[key]
-                summaries[key] = EntitySummary(
-                    key=key,
+                summaries[texts[key]] = EntitySummary(
+                    key=texts[key],
                     first_event_ms=first,
                     last_event_ms=newest_event.event_time_ms,
                     last_position=newest_event.position,
@@ -207,11 +250,13 @@ async def entity_summaries(
 async def keys_with_alt_key(store: Store, kind: str, alt_key: str) -> list[str]:
     async with store.reading() as connection:
         # The alt-key index covers (kind, alt_key, entity_key): DISTINCT reads it in order.
-        result = await connection.execute(
+        keys = (
             select(ENTITIES.c.entity_key)
-            .where(ENTITIES.c.kind == kind, ENTITIES.c.alt_key == alt_key)
+            .where(_kind(kind), ENTITIES.c.alt_key == term_id(alt_key))
             .distinct()
+            .subquery()
         )
+        result = await connection.execute(select(term_text(keys.c.entity_key)).select_from(keys))
         return [row[0] for row in result]
 
 
@@ -223,14 +268,18 @@ async def alt_keys_of(store: Store, kind: str, keys: Sequence[str]) -> dict[str,
         for chunk in _chunks(unique):
             if not chunk:
                 continue
-            result = await connection.execute(
+            pairs = (
                 select(ENTITIES.c.entity_key, ENTITIES.c.alt_key)
                 .where(
-                    ENTITIES.c.kind == kind,
-                    ENTITIES.c.entity_key.in_(chunk),
+                    _kind(kind),
+                    ENTITIES.c.entity_key.in_(term_ids(chunk)),
                     ENTITIES.c.alt_key.is_not(None),
                 )
                 .distinct()
+                .subquery()
+            )
+            result = await connection.execute(
+                select(term_text(pairs.c.entity_key), term_text(pairs.c.alt_key)).select_from(pairs)
             )
             for key, alt_key in result:
                 found[key].add(alt_key)
@@ -241,26 +290,57 @@ async def alt_keys_between(
     store: Store, kind: str, after_position: int, up_to_position: int
 ) -> list[tuple[str, str]]:
     """(entity, alternate key) pairs that events in (after, up_to] mention."""
+    pairs = (
+        select(ENTITIES.c.entity_key, ENTITIES.c.alt_key)
+        .where(
+            ENTITIES.c.position > after_position,
+            ENTITIES.c.position <= up_to_position,
+            _kind(kind),
+            ENTITIES.c.alt_key.is_not(None),
+        )
+        .distinct()
+        .subquery()
+    )
     async with store.reader.connect() as connection:
         result = await connection.execute(
-            select(ENTITIES.c.entity_key, ENTITIES.c.alt_key)
-            .where(
-                ENTITIES.c.position > after_position,
-                ENTITIES.c.position <= up_to_position,
-                ENTITIES.c.kind == kind,
-                ENTITIES.c.alt_key.is_not(None),
-            )
-            .distinct()
+            select(term_text(pairs.c.entity_key), term_text(pairs.c.alt_key)).select_from(pairs)
         )
         return [(row[0], row[1]) for row in result]
 
 
 async def all_keys(store: Store, kind: str) -> list[str]:
     async with store.reading() as connection:
-        result = await connection.execute(
-            select(ENTITIES.c.entity_key).where(ENTITIES.c.kind == kind).distinct()
-        )
+        keys = select(ENTITIES.c.entity_key).where(_kind(kind)).distinct().subquery()
+        result = await connection.execute(select(term_text(keys.c.entity_key)).select_from(keys))
         return [row[0] for row in result]
+
+
+@dataclass(frozen=True, slots=True)
+class CoursePage:
+    total: int  # every course
+    keys: list[tuple[str, str]]  # (current courseNumber or "", course id), in that order
+    has_previous: bool  # some course sorts at or before `after`
+
+
+async def course_page(store: Store, *, after: tuple[str, str] | None, limit: int) -> CoursePage:
+    """Courses in (current courseNumber, id) order after a boundary: a range of
+    ix_course_numbers_order, so the cost follows `limit`, not the number of courses."""
+    table = COURSE_NUMBERS
+    order = (table.c.course_number, table.c.course_iri)
+    page = select(*order).order_by(*order).limit(limit)
+    before = None
+    if after is not None:
+        page = page.where(tuple_(*order) > tuple_(*(literal(v, Text) for v in after)))
+        before = (
+            select(literal(1))
+            .where(tuple_(*order) <= tuple_(*(literal(v, Text) for v in after)))
+            .limit(1)
+        )
+    async with store.reading() as connection:
+        total = (await connection.execute(select(func.count()).select_from(table))).scalar()
+        keys = [(row[0], row[1]) for row in await connection.execute(page)]
+        has_previous = before is not None and (await connection.execute(before)).first() is not None
+    return CoursePage(int(total or 0), keys, has_previous)
 
 
 # --- the event log, filtered and paged ------------------------------------------------
@@ -298,18 +378,36 @@ class EventQuery:
         )
 
 
-def _event_conditions(query: EventQuery) -> list[Any]:
+async def _event_conditions(connection: AsyncConnection, query: EventQuery) -> list[Any] | None:
+    """The WHERE terms of a query, its texts resolved to term ids first (so that the
+    planner sees the real values, and PostgreSQL its statistics for them); None when a
+    text no stored event holds means that nothing matches."""
+    texts = [
+        *(query.course_ids or ()),
+        *(value for value in (query.type, query.action, query.actor_id, query.object_id) if value),
+    ]
+    ids: dict[str, int] = {}
+    if texts:
+        found = await connection.execute(
+            select(TERMS.c.text, TERMS.c.id).where(TERMS.c.text.in_(list(dict.fromkeys(texts))))
+        )
+        ids = {text_: int(id_) for text_, id_ in found}
     conditions: list[Any] = []
     if query.course_ids is not None:
-        conditions.append(EVENTS.c.course_id.in_(query.course_ids))
-    if query.type is not None:
-        conditions.append(EVENTS.c.type == query.type)
-    if query.action is not None:
-        conditions.append(EVENTS.c.action == query.action)
-    if query.actor_id is not None:
-        conditions.append(EVENTS.c.actor_id == query.actor_id)
-    if query.object_id is not None:
-        conditions.append(EVENTS.c.object_id == query.object_id)
+        courses = [ids[course] for course in query.course_ids if course in ids]
+        if not courses:
+            return None
+        conditions.append(EVENTS.c.course_id.in_(courses))
+    for column, value in (
+        (EVENTS.c.type, query.type),
+        (EVENTS.c.action, query.action),
+        (EVENTS.c.actor_id, query.actor_id),
+        (EVENTS.c.object_id, query.object_id),
+    ):
+        if value is not None:
+            if value not in ids:
+                return None
+            conditions.append(column == ids[value])
     if query.since_ms is not None:
         conditions.append(EVENTS.c.event_time >= query.since_ms)
     if query.until_ms is not None:
@@ -327,7 +425,9 @@ async def count_events(store: Store, query: EventQuery) -> int:
             # Positions are gapless from 1, so the newest position is the count.
             last = (await connection.execute(select(func.max(EVENTS.c.position)))).scalar() or 0
             return max(0, last - (query.after_position or 0))
-        conditions = _event_conditions(query)
+        conditions = await _event_conditions(connection, query)
+        if conditions is None:
+            return 0
         statement = select(func.count()).select_from(EVENTS).where(*conditions)
         return int((await connection.execute(statement)).scalar() or 0)
 
@@ -335,11 +435,19 @@ async def count_events(store: Store, query: EventQuery) -> int:
 async def page_events(
     store: Store, query: EventQuery, *, after_cursor_position: int | None, limit: int
 ) -> list[StoredEvent]:
-    conditions = _event_conditions(query)
-    if after_cursor_position is not None:
-        conditions.append(EVENTS.c.position > after_cursor_position)
-    statement = select(*_EVENT_COLUMNS).where(*conditions).order_by(EVENTS.c.position).limit(limit)
+    order = EVENTS.c.position
+    if store.is_sqlite and query.since_ms is not None:
+        # Without statistics SQLite would walk the log in position order from the start
+        # (O(store) for a recent `since`); ordering by an expression makes it take the
+        # range since from a (…, event_time) index and sort only that.
+        order = EVENTS.c.position + 0
     async with store.reading() as connection:
+        conditions = await _event_conditions(connection, query)
+        if conditions is None:
+            return []
+        if after_cursor_position is not None:
+            conditions.append(EVENTS.c.position > after_cursor_position)
+        statement = select(*_EVENT_COLUMNS).where(*conditions).order_by(order).limit(limit)
         return [_event(row) for row in await connection.execute(statement)]
 
 
@@ -353,8 +461,8 @@ async def entity_stamps(store: Store, kind: str, keys: Sequence[str]) -> dict[st
             if not chunk:
                 continue
             result = await connection.execute(
-                select(ENTITIES.c.entity_key, func.max(ENTITIES.c.position))
-                .where(ENTITIES.c.kind == kind, ENTITIES.c.entity_key.in_(chunk))
+                select(term_text(ENTITIES.c.entity_key), func.max(ENTITIES.c.position))
+                .where(_kind(kind), ENTITIES.c.entity_key.in_(term_ids(chunk)))
                 .group_by(ENTITIES.c.kind, ENTITIES.c.entity_key)
             )
             found.update({key: int(position) for key, position in result})
@@ -365,12 +473,12 @@ async def course_entities_stamp(store: Store, course_id: str, kind: str) -> int:
     """The newest position that touches any `kind` entity of the course (a new entity
     mentions the course in a newer row, so it moves this too)."""
     mentioned = select(ENTITIES.c.entity_key).where(
-        ENTITIES.c.course_id == course_id,
-        ENTITIES.c.kind == kind,
+        ENTITIES.c.course_id == term_id(course_id),
+        _kind(kind),
         text(COURSE_INDEXED_PREDICATE),
     )
     statement = select(func.max(ENTITIES.c.position)).where(
-        ENTITIES.c.kind == kind, ENTITIES.c.entity_key.in_(mentioned)
+        _kind(kind), ENTITIES.c.entity_key.in_(mentioned)
     )
     async with store.reading() as connection:
         return int((await connection.execute(statement)).scalar() or 0)
@@ -381,15 +489,19 @@ async def entities_touched_after(
 ) -> list[tuple[str, str | None]]:
     """(entity key, course) of every `kind` index row newer than a position: what changed
     since a fold made at that position (a range of the position index)."""
-    statement = (
+    pairs = (
         select(ENTITIES.c.entity_key, ENTITIES.c.course_id)
         .where(
             ENTITIES.c.position > after_position,
             # Tested through a CASE so that no index serves it: the planner then ranges over
             # the new positions instead of walking every row of the kind.
-            case((ENTITIES.c.kind == kind, 1), else_=0) == 1,
+            case((_kind(kind), 1), else_=0) == 1,
         )
         .distinct()
+        .subquery()
+    )
+    statement = select(term_text(pairs.c.entity_key), term_text(pairs.c.course_id)).select_from(
+        pairs
     )
     async with store.reader.connect() as connection:
         return [(row[0], row[1]) for row in await connection.execute(statement)]
@@ -416,6 +528,7 @@ async def page_rejected(
             REJECTED.c.received_at,
             REJECTED.c.reason,
             REJECTED.c.path,
+            REJECTED.c.codec,
             REJECTED.c.raw,
         )
         .order_by(REJECTED.c.row_id)
@@ -425,7 +538,9 @@ async def page_rejected(
         statement = statement.where(REJECTED.c.row_id > after_row)
     async with store.reading() as connection:
         return [
-            StoredRejectedItem(row[0], row[1], row[2], row[3], loads_stored(row[4]))
+            StoredRejectedItem(
+                row[0], row[1], row[2], row[3], loads_stored(decode(row[4], row[5]).decode())
+            )
             for row in await connection.execute(statement)
         ]
 
@@ -434,13 +549,17 @@ async def page_rejected(
 # Each reads ix_events_course_time (course_id, event_time, actor_id) alone.
 
 
+# The course's term id, found once by the planner (a constant to the index range).
+COURSE_TERM = "(SELECT id FROM terms WHERE text = :course)"
+
+
 def _as_of_clause(as_of_ms: int | None) -> str:
     return "" if as_of_ms is None else " AND event_time <= :as_of"
 
 
 async def course_stamp(store: Store, course_id: str) -> int:
     """The course's newest position: figures of its events hold while this stays."""
-    statement = text("SELECT max(position) FROM events WHERE course_id = :course")
+    statement = text(f"SELECT max(position) FROM events WHERE course_id = {COURSE_TERM}")
     async with store.reader.connect() as connection:
         return int((await connection.execute(statement, {"course": course_id})).scalar() or 0)
 
@@ -450,7 +569,7 @@ async def course_time_span(
 ) -> tuple[int, int] | None:
     """The course's first and last eventTime (those at or before as_of), if any."""
     # Two statements: each is one seek into the index; together in one they scan it.
-    where = "FROM events WHERE course_id = :course" + _as_of_clause(as_of_ms)
+    where = f"FROM events WHERE course_id = {COURSE_TERM}" + _as_of_clause(as_of_ms)
     values = {"course": course_id, "as_of": as_of_ms}
     async with store.reader.connect() as connection:
         first = (await connection.execute(text(f"SELECT min(event_time) {where}"), values)).scalar()
@@ -477,10 +596,12 @@ async def course_activity(
 ) -> list[BucketActorCount]:
     """Events per bucket and actor, for eventTime in [since, until]."""
     statement = text(
-        "SELECT (event_time - :origin) / :width, actor_id, count(*) FROM events "
-        "WHERE course_id = :course AND event_time >= :since AND event_time <= :until"
+        "SELECT bucket, (SELECT text FROM terms WHERE id = actor), events FROM ("
+        "SELECT (event_time - :origin) / :width AS bucket, actor_id AS actor, "
+        f"count(*) AS events FROM events WHERE course_id = {COURSE_TERM} "
+        "AND event_time >= :since AND event_time <= :until"
         + _as_of_clause(as_of_ms)
-        + " GROUP BY 1, 2"
+        + " GROUP BY 1, 2) AS counts"
     )
     values = {
         "course": course_id,
@@ -509,11 +630,12 @@ async def course_actor_counts(
 ) -> list[ActorCounts]:
     """Per actor of the course's events: first, last, count, distinct UTC days."""
     statement = text(
-        "SELECT actor_id, min(event_time), max(event_time), count(*), "
-        "count(DISTINCT (event_time - :origin) / :day) FROM events "
-        "WHERE course_id = :course AND actor_id IS NOT NULL"
+        "SELECT (SELECT text FROM terms WHERE id = actor), first, last, events, days FROM ("
+        "SELECT actor_id AS actor, min(event_time) AS first, max(event_time) AS last, "
+        "count(*) AS events, count(DISTINCT (event_time - :origin) / :day) AS days "
+        f"FROM events WHERE course_id = {COURSE_TERM} AND actor_id IS NOT NULL"
         + _as_of_clause(as_of_ms)
-        + " GROUP BY actor_id"
+        + " GROUP BY actor_id) AS counts"
     )
     values = {"course": course_id, "origin": day_origin_ms, "day": 86_400_000, "as_of": as_of_ms}
     async with store.reader.connect() as connection:
@@ -530,10 +652,14 @@ async def people_among(store: Store, iris: Sequence[str]) -> set[str]:
         for chunk in _chunks(unique):
             if not chunk:
                 continue
-            result = await connection.execute(
+            keys = (
                 select(ENTITIES.c.entity_key)
-                .where(ENTITIES.c.kind == "person", ENTITIES.c.entity_key.in_(chunk))
+                .where(_kind("person"), ENTITIES.c.entity_key.in_(term_ids(chunk)))
                 .distinct()
+                .subquery()
+            )
+            result = await connection.execute(
+                select(term_text(keys.c.entity_key)).select_from(keys)
             )
             found.update(row[0] for row in result)
     return found
@@ -559,14 +685,14 @@ async def newest_course_events_naming(
             branches = []
             for person in unique[start : start + SUMMARY_CHUNK]:
                 where = [
-                    ENTITIES.c.kind == "person",
-                    ENTITIES.c.entity_key == person,
-                    EVENTS.c.course_id == course_id,
+                    _kind("person"),
+                    ENTITIES.c.entity_key == term_id(person),
+                    EVENTS.c.course_id == term_id(course_id),
                 ]
                 if as_of_ms is not None:
                     where.append(ENTITIES.c.event_time <= as_of_ms)
                 newest = (
-                    select(ENTITIES.c.entity_key, ENTITIES.c.position)
+                    select(term_text(ENTITIES.c.entity_key), ENTITIES.c.position)
                     .join(EVENTS, EVENTS.c.position == ENTITIES.c.position)
                     .where(*where)
                     .order_by(*newest_first)
@@ -614,12 +740,15 @@ async def view_counts(
                 continue
             query = (
                 select(
-                    EVENTS.c.object_id,
+                    term_text(EVENTS.c.object_id),
                     func.count(),
                     func.count(EVENTS.c.actor_id.distinct()),
                     func.max(EVENTS.c.event_time),
                 )
-                .where(EVENTS.c.object_id.in_(chunk), EVENTS.c.action.in_(VIEW_ACTIONS))
+                .where(
+                    EVENTS.c.object_id.in_(term_ids(chunk)),
+                    EVENTS.c.action.in_(term_ids(VIEW_ACTIONS)),
+                )
                 .group_by(EVENTS.c.object_id)
             )
             if as_of_ms is not None:

@@ -7,7 +7,10 @@ workers (or an older deployment) may be using the schema it would change."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import sqlite3
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,9 +19,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from store.db import Store, lock_writes
+from store.db import Store, lock_writes, sqlite_path
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Databases built before migrations existed (create_all + guards) hold 0001's tables.
@@ -124,9 +128,52 @@ def _upgrade(connection: Connection, revision: str) -> tuple[str | None, str | N
     return state.revision, _read_state(connection).revision
 
 
-async def upgrade_schema(store: Store, revision: str = "head") -> tuple[str | None, str | None]:
+# The revision from which the entity index and course_numbers are left for the caller to
+# rebuild (they need the Caliper reader, which migrations never import).
+DERIVED_REBUILT_FROM = "0004"
+
+RebuildDerived = Callable[[AsyncConnection], Awaitable[None]]
+
+
+def needs_derived_rebuild(before: str | None, after: str | None) -> bool:
+    """Whether an upgrade from `before` to `after` crossed DERIVED_REBUILT_FROM."""
+    if after is None or before == after:
+        return False
+    crossed = {script.revision for script in _scripts().iterate_revisions(after, before)}
+    return DERIVED_REBUILT_FROM in crossed
+
+
+async def upgrade_schema(
+    store: Store, revision: str = "head", rebuild_derived: RebuildDerived | None = None
+) -> tuple[str | None, str | None]:
     """Migrate to `revision` in one transaction under the write lock (appends wait for it,
-    so a data migration sees the whole log). Returns the revisions before and after."""
+    so a data migration sees the whole log), then, when a migration left them empty,
+    rebuild the derived tables in the same transaction: a failure changes nothing.
+    Returns the revisions before and after."""
     async with store.writer.begin() as connection:
         await lock_writes(connection, store)
-        return await connection.run_sync(_upgrade, revision)
+        before, after = await connection.run_sync(_upgrade, revision)
+        if rebuild_derived is not None and needs_derived_rebuild(before, after):
+            await rebuild_derived(connection)
+        return before, after
+
+
+async def reclaim_space(store: Store) -> None:
+    """After a data migration rewrote the log: SQLite gives the file system back the
+    pages it freed (VACUUM, outside any transaction, once the upgrade has committed);
+    PostgreSQL gathers the new tables' statistics (ANALYZE), as autovacuum would later."""
+    path = sqlite_path(store.url)
+    if path is None:
+        # The rewritten tables have no statistics yet: the planner needs them now.
+        async with store.writer.begin() as connection:
+            await connection.execute(text("ANALYZE"))
+        return
+
+    def vacuum() -> None:
+        connection = sqlite3.connect(path, isolation_level=None)
+        try:
+            connection.execute("VACUUM")
+        finally:
+            connection.close()
+
+    await asyncio.to_thread(vacuum)

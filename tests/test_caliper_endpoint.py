@@ -19,6 +19,7 @@ from app.settings import Settings
 from store.db import Store, create_store
 from store.tables import EntityDescriptionRow, EventRow, RejectedItemRow
 from tests.conftest import INGEST_TOKEN, LiveServer, make_settings
+from tests.store.rows import readable_rows
 
 AUTH = {"authorization": f"Bearer {INGEST_TOKEN}"}
 SITE = "https://learn.example.edu/v1/sites/s1"
@@ -84,10 +85,8 @@ def store_of(client: httpx.AsyncClient) -> Store:
 
 
 async def rows(store: Store, table: Any) -> list[dict[str, Any]]:
-    order = table.c.position if "position" in table.c else table.c.row_id
     async with store.reader.connect() as connection:
-        result = await connection.execute(select(table).order_by(order))
-        return [dict(row) for row in result.mappings()]
+        return await readable_rows(connection, table)
 
 
 async def count(store: Store, table: Any = EVENTS) -> int:

@@ -20,12 +20,12 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import select
 
 import app.files
 from app.files import Document, Problem, Repaired, open_binary, read_items
 from store.db import create_store
 from store.tables import EventRow, RejectedItemRow
+from tests.store.rows import readable_rows
 
 COURSEGRAPH = Path(sys.executable).with_name("coursegraph")
 SITE = "https://learn.example.edu/v1/sites/s1"
@@ -87,9 +87,7 @@ def stored_rows(database_url: str, table: Any = EventRow.__table__) -> list[dict
         store = create_store(database_url)
         try:
             async with store.reader.connect() as connection:
-                order = table.c.position if "position" in table.c else table.c.row_id
-                result = await connection.execute(select(table).order_by(order))
-                return [dict(row) for row in result.mappings()]
+                return await readable_rows(connection, table)
         finally:
             await store.close()
 

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
+from app.verify import stored_index_rows
 from store.db import create_store
-from store.tables import EventEntityRow, RejectedItemRow
+from store.tables import RejectedItemRow
 from tests.conftest import (
     _create_postgres_database,
     _drop_postgres_database,
@@ -525,11 +525,11 @@ def entity_index(repair_run: SampleRun) -> dict[int, set[tuple[str, str]]]:
         store = create_store(repair_run.database_url)
         try:
             async with store.reader.connect() as connection:
-                result = await connection.execute(select(EventEntityRow.__table__))
-                found: dict[int, set[tuple[str, str]]] = {}
-                for row in result.mappings():
-                    found.setdefault(row["position"], set()).add((row["kind"], row["entity_key"]))
-                return found
+                stored = await stored_index_rows(connection, 0, 2**62)
+            return {
+                position: {(row["kind"], row["entity_key"]) for row in rows}
+                for position, rows in stored.items()
+            }
         finally:
             await store.close()
 

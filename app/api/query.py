@@ -11,6 +11,7 @@ from app.api.connections import (
     build_connection,
     check_first,
     decode_position,
+    decode_sort_key,
     paginate,
 )
 from app.api.course import Course
@@ -21,6 +22,7 @@ from app.api.log import events_connection
 from app.api.person import Person
 from app.api.scalars import DateTime
 from app.caliper.model import COURSE, PERSON
+from app.projections.courses import CourseState
 from store import read
 
 
@@ -29,6 +31,32 @@ def _most_recent(states: list) -> object | None:
     if not states:
         return None
     return max(states, key=lambda s: (s.last_event_ms, s.last_event_position))
+
+
+def _course_sort_key(state: CourseState) -> list[str]:
+    return [state.course_number or "", state.id]
+
+
+async def _course_page(info: Info, first: int | None, after: str | None) -> Connection[Course]:
+    """Every course, paged in SQL in (current courseNumber, id) order: only the page's
+    courses are folded, however many there are."""
+    first = check_first(first)
+    boundary = decode_sort_key(after, (str, str)) if after is not None else None
+    page = await read.course_page(
+        info.context.store,
+        after=(boundary[0], boundary[1]) if boundary is not None else None,
+        limit=first + 1,
+    )
+    keys = [course_id for _number, course_id in page.keys[:first]]
+    states = [s for s in await info.context.courses().load_many([(k, None) for k in keys]) if s]
+    return build_connection(
+        states,
+        total=page.total,
+        has_next=len(page.keys) > first,
+        has_previous=page.has_previous,
+        cursor_of=_course_sort_key,
+        node_of=lambda s: Course.from_state(s, None),
+    )
 
 
 @strawberry.type
@@ -43,18 +71,17 @@ class Query:
     ) -> Connection[Course]:
         store = info.context.store
         if course_number is None:
-            keys = await read.all_keys(store, COURSE)
-        else:
-            keys = await read.keys_with_alt_key(store, COURSE, course_number)
+            return await _course_page(info, first, after)
+        keys = await read.keys_with_alt_key(store, COURSE, course_number)
         states = [s for s in await info.context.courses().load_many([(k, None) for k in keys]) if s]
         if course_number is not None:
             states = [s for s in states if s.course_number == course_number]
-        states.sort(key=lambda s: (s.course_number or "", s.id))
+        states.sort(key=_course_sort_key)
         return paginate(
             states,
             first=first,
             after=after,
-            sort_key=lambda s: [s.course_number or "", s.id],
+            sort_key=_course_sort_key,
             key_shape=(str, str),
             node_of=lambda s: Course.from_state(s, None),
         )

@@ -17,12 +17,37 @@ PERSON = "person"
 ENTITY_KINDS = (COURSE, GROUP, CONTENT, GRADABLE_ITEM, ATTEMPT, CALCULATED_GRADE, PERSON)
 
 
+# Which of its entity's own fields an event carries (EntityRef.carries, a bitmask): the
+# store finds each field's latest event by these, however many events came after it.
+CARRIES_COURSE_NUMBER = 1
+CARRIES_LEARN_ID = 2
+CARRIES_NAME = 4
+CARRIES_USER_ID = 1
+CARRIES_EXTERNAL_ID = 2
+CARRIED_FIELDS = {
+    COURSE: {
+        "courseNumber": CARRIES_COURSE_NUMBER,
+        "learnId": CARRIES_LEARN_ID,
+        "name": CARRIES_NAME,
+    },
+    PERSON: {"userId": CARRIES_USER_ID, "externalId": CARRIES_EXTERNAL_ID},
+}
+
+
+def event_id_of(item: dict[str, Any]) -> str | None:
+    """The event's own id (`id`, or 1.0's `@id`), when it is a non-empty string."""
+    event_id = item.get("id", item.get("@id"))
+    return event_id if isinstance(event_id, str) and event_id else None
+
+
 @dataclass(frozen=True, slots=True)
 class EntityRef:
     kind: str
     key: str
     # A second lookup key: courseNumber for courses, bb:user.id for people.
     alt_key: str | None = None
+    # Which of the entity's fields this event carries (CARRIES_* bits).
+    carries: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,11 @@ from app.caliper.checks import ids_problem, text_problem, value_problem
 from app.caliper.model import (
     ATTEMPT,
     CALCULATED_GRADE,
+    CARRIES_COURSE_NUMBER,
+    CARRIES_EXTERNAL_ID,
+    CARRIES_LEARN_ID,
+    CARRIES_NAME,
+    CARRIES_USER_ID,
     CONTENT,
     COURSE,
     GRADABLE_ITEM,
@@ -24,6 +29,7 @@ from app.caliper.model import (
     RejectedItem,
     ShapeError,
     UnsupportedVersion,
+    event_id_of,
 )
 from app.caliper.values import (
     extensions,
@@ -224,12 +230,11 @@ def _read_event(
 ) -> ReadEvent:
     course = find_course(item)
     course_id = ref_id(course.node) if course else None
-    event_id = item.get("id", item.get("@id"))
     return ReadEvent(
         raw=item,
         raw_json=raw_json,
         content_hash=content_hash(item),
-        event_id=event_id if isinstance(event_id, str) and event_id else None,
+        event_id=event_id_of(item),
         type=event_type,
         action=action,
         event_time_ms=parse_time_ms(item["eventTime"]) or 0,
@@ -339,7 +344,12 @@ def _entities(item: dict[str, Any], event_type: str, course: CourseFound | None)
     refs: list[EntityRef] = []
     course_id = ref_id(course.node) if course else None
     if course and course_id:
-        refs.append(EntityRef(COURSE, course_id, _index_text(course.course_number)))
+        carries = (
+            (CARRIES_COURSE_NUMBER if course.course_number is not None else 0)
+            | (CARRIES_LEARN_ID if course.learn_id is not None else 0)
+            | (CARRIES_NAME if course.name is not None else 0)
+        )
+        refs.append(EntityRef(COURSE, course_id, _index_text(course.course_number), carries))
     obj = item.get("object")
     object_id = ref_id(obj)
     if event_type == "CourseGroupEvent" and object_id:
@@ -356,8 +366,11 @@ def _entities(item: dict[str, Any], event_type: str, course: CourseFound | None)
         refs.append(
             EntityRef(CALCULATED_GRADE, calculated_grade_key(course_id, obj.get("itemId"), user_id))
         )
-    for iri, (user_id, _external) in people_of(item).items():
-        refs.append(EntityRef(PERSON, iri, _index_text(user_id)))
+    for iri, (user_id, external_id) in people_of(item).items():
+        carries = (CARRIES_USER_ID if user_id is not None else 0) | (
+            CARRIES_EXTERNAL_ID if external_id is not None else 0
+        )
+        refs.append(EntityRef(PERSON, iri, _index_text(user_id), carries))
     return refs
 
 

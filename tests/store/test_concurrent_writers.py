@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import store.tables  # noqa: F401  (registers the tables)
+from store import read
 from store.db import Store, create_store
 from tests.store.workers import Commit, Plan, run
 
@@ -83,9 +84,10 @@ def has_log(connection: Connection) -> bool:
 
 
 async def stored_ids(reader: Store) -> list[tuple[int, str]]:
-    async with reader.reader.connect() as connection:
-        query = select(EVENTS.c.position, EVENTS.c.event_id).order_by(EVENTS.c.position)
-        return [(row[0], row[1]) for row in await connection.execute(query)]
+    events = await read.page_events(
+        reader, read.EventQuery(), after_cursor_position=None, limit=1_000_000
+    )
+    return [(event.position, event.event_id or "") for event in events]
 
 
 def assert_every_acknowledged_event_stored_once(

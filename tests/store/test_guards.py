@@ -11,7 +11,7 @@ from store.db import Store
 from tests.store.caliper import grade_batch
 
 STATEMENTS = [
-    "UPDATE events SET action = 'Deleted' WHERE position = 1",
+    "UPDATE events SET action = action + 1 WHERE position = 1",
     "DELETE FROM events WHERE position = 1",
     "DELETE FROM events",
 ]
@@ -26,5 +26,9 @@ async def test_the_log_refuses_update_and_delete(store: Store, statement: str) -
             await connection.execute(text(statement))
 
     async with store.reader.connect() as connection:
-        rows = (await connection.execute(text("SELECT position, action FROM events"))).all()
+        rows = (
+            await connection.execute(
+                text("SELECT position, (SELECT text FROM terms WHERE id = action) FROM events")
+            )
+        ).all()
     assert sorted(rows) == [(1, "Graded"), (2, "Graded")]

@@ -16,15 +16,16 @@ from sqlmodel import SQLModel
 
 from app import cli
 from app.caliper.model import COURSE, GRADABLE_ITEM, PERSON, ReadEvent
+from app.caliper.reader import read_body
 from app.startup import check_schema_or_explain, upgrade
+from app.verify import find_first_difference, stored_index_rows
 from store import read
 from store.append import append_batch, entity_index_rows
 from store.db import Store, create_store
 from store.schema import SchemaNotReady, head_revision, prepare_schema, upgrade_schema
 from tests.store.caliper import COURSE as COURSE_IRI
-from tests.store.caliper import SITE, grade_batch
-
-ENTITIES = SQLModel.metadata.tables["event_entities"]
+from tests.store.caliper import SITE, envelope, grade_batch, grade_event, person
+from tests.store.rows import readable_rows
 
 
 async def test_an_empty_database_starts_at_head_without_a_step(database_url: str) -> None:
@@ -55,6 +56,87 @@ async def test_upgrade_indexes_a_log_stored_at_the_first_revision(
     await assert_answers_like_the_writer_stored_it(database_url, events)
 
 
+async def test_upgrade_from_0003_compacts_the_log_and_answers_the_same(
+    database_url: str,
+) -> None:
+    # Revision 0003 as an old writer left it: text hashes and raw text, a text index.
+    batch = read_body(envelope([*(grade_event("old", n) for n in range(1, 6)), 7, person("s-1")]))
+    events = batch.events
+    await create_at_first_revision(database_url, events)
+    store = create_store(database_url)
+    try:
+        assert await upgrade_schema(store, "0003") == ("0001", "0003")
+    finally:
+        await store.close()
+    side_rows = [
+        (
+            "entity_descriptions",
+            {
+                "content_hash": item.content_hash,
+                "entity_id": item.entity_id,
+                "entity_type": item.entity_type,
+                "received_at": 1,
+                "source": "old",
+                "raw": item.raw_json.decode(),
+            },
+        )
+        for item in batch.descriptions
+    ] + [
+        (
+            "rejected_items",
+            {
+                "content_hash": item.content_hash,
+                "received_at": 1,
+                "reason": item.reason,
+                "path": item.path,
+                "raw": item.raw_json.decode(),
+            },
+        )
+        for item in batch.rejected
+    ]
+    for name, row in side_rows:
+        old = sa.table(name, *(sa.column(column) for column in row))
+        await run_on(database_url, lambda c, old=old, row=row: c.execute(sa.insert(old), [row]))
+
+    assert await upgrade(database_url) == ("0003", head_revision())
+
+    store = create_store(database_url)
+    try:
+        assert await find_first_difference(store) is None
+        stored = await read.page_events(
+            store, read.EventQuery(), after_cursor_position=None, limit=100
+        )
+        assert [e.raw for e in stored] == [e.raw for e in events]
+        assert [e.event_id for e in stored] == [e.event_id for e in events]
+        assert [e.course_id for e in stored] == [COURSE_IRI] * len(events)
+        summary = (await read.entity_summaries(store, COURSE, [COURSE_IRI]))[COURSE_IRI]
+        assert summary.alt_key == "BIO-101" and summary.first_event_ms == events[0].event_time_ms
+        rejected = await read.page_rejected(store, after_row=None, limit=10)
+        assert [item.raw for item in rejected] == [item.raw for item in batch.rejected]
+        async with store.reader.connect() as connection:
+            descriptions = await readable_rows(
+                connection, SQLModel.metadata.tables["entity_descriptions"]
+            )
+        assert [row["raw"].encode() for row in descriptions] == [
+            item.raw_json for item in batch.descriptions
+        ]
+        # The log, the side tables and their row ids go on where the old writer stopped.
+        more = read_body(envelope([grade_event("new", 1), 8]))
+        result = await append_batch(store, more, source="test")
+        assert (result.first_position, result.duplicates) == (len(events) + 1, 0)
+        rejected = await read.page_rejected(store, after_row=None, limit=10)
+        assert [item.row_id for item in rejected] == [1, 2]
+        replay = await append_batch(store, read_body(envelope(events_raw(events))), source="t")
+        assert (replay.appended, replay.duplicates) == (0, len(events))
+        assert await find_first_difference(store) is None
+    finally:
+        await store.close()
+
+
+def events_raw(events: list[ReadEvent]) -> list[Any]:
+    return [event.raw for event in events]
+
+
 async def test_a_failing_upgrade_changes_nothing(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -73,10 +155,10 @@ async def test_a_failing_upgrade_changes_nothing(
 
 
 async def test_a_database_from_before_migrations_is_upgraded(database_url: str) -> None:
-    # What the first cut built: create_all, no version table, the index left empty here.
+    # What the first cut built: 0001's tables, no version table.
     events = grade_batch("old", 1, 3).events
-    await run_on(database_url, lambda c: SQLModel.metadata.create_all(c))
-    await insert_events(database_url, events)
+    await create_at_first_revision(database_url, events)
+    await run_on(database_url, lambda c: c.execute(sa.text("DROP TABLE alembic_version")))
     problem = await check_schema_or_explain(database_url)
     assert problem is not None and "before schema migrations" in problem
 
@@ -179,10 +261,10 @@ async def assert_answers_like_the_writer_stored_it(url: str, events: list[ReadEv
     store = create_store(url)
     try:
         async with store.reader.connect() as connection:
-            stored = [
-                dict(row) for row in (await connection.execute(sa.select(ENTITIES))).mappings()
-            ]
+            by_position = await stored_index_rows(connection, 0, len(events))
+        stored = [row for rows in by_position.values() for row in rows]
         assert sorted(stored, key=index_key) == sorted(expected, key=index_key)
+        assert await find_first_difference(store) is None
 
         everything = list(range(1, len(events) + 1))
         assert await positions_of(store, COURSE, COURSE_IRI) == everything
