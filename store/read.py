@@ -627,3 +627,22 @@ async def view_counts(
             for object_id, views, viewers, last in await connection.execute(query):
                 found[object_id] = ViewCounts(int(views), int(viewers), last)
     return found
+
+
+async def course_entity_keys(
+    store: Store, course_id: str, kind: str, until_ms: int | None = None
+) -> list[str]:
+    """The keys of every `kind` entity that an event of the course mentions (eventTime <=
+    until_ms when given): those events_of_course_entities folds, without their events,
+    so that a caller can fold a big course's entities a batch at a time."""
+    if kind not in COURSE_INDEXED_KINDS:
+        raise ValueError(f"the course index does not hold {kind!r} rows")
+    statement = select(ENTITIES.c.entity_key).where(
+        ENTITIES.c.course_id == course_id,
+        ENTITIES.c.kind == kind,
+        text(COURSE_INDEXED_PREDICATE),
+    )
+    if until_ms is not None:
+        statement = statement.where(ENTITIES.c.event_time <= until_ms)
+    async with store.reading() as connection:
+        return sorted({row[0] for row in await connection.execute(statement)})

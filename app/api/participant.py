@@ -15,6 +15,7 @@ from app.api.connections import Connection, paginate
 from app.api.person import Person
 from app.api.scalars import DateTime
 from app.projections.analytics import BUCKET_ORIGIN_MS, role_of
+from app.projections.attempts import AttemptState
 from app.projections.calculated_grades import CalculatedGradeState
 from store import read
 
@@ -141,11 +142,15 @@ async def _activity_and_roles(context: Context, course_id: str, as_of: int | Non
 
 
 async def participant_states(
-    context: Context, course_id: str, as_of: int | None
+    context: Context,
+    course_id: str,
+    as_of: int | None,
+    attempts: list[AttemptState] | None = None,
 ) -> list[ParticipantState]:
     """Every participant with their course grade and graded attempts; cached until the
     log grows (the grades and attempts may come from events of no course). Takes the
-    context, not a resolver's info, so that `coursegraph export` folds them the same way."""
+    context, not a resolver's info, and the course's attempts where the caller folded
+    them already, so that `coursegraph export` builds participants the same way."""
     store = context.store
     stamp = await read.last_position(store)
     cache_key = (store.url, "participant-states", course_id, as_of)
@@ -154,7 +159,8 @@ async def participant_states(
         return cached
     counted = await _activity_and_roles(context, course_id, as_of)
     grades = await context.course_calculated_grades().load((course_id, as_of))
-    attempts = await context.course_attempts().load((course_id, as_of))
+    if attempts is None:
+        attempts = await context.course_attempts().load((course_id, as_of))
     course_grades: dict[str, CalculatedGradeState] = {}
     for grade in grades:
         if grade.is_course_grade and grade.user_id:
