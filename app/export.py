@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import io
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -697,10 +696,8 @@ async def run_export(
     out: Path,
     scope: ExportScope,
     overwrite: bool,
-    stdout: io.TextIOBase | Any = None,
 ) -> int:
     """What the command does; prints one line per table written, returns the exit code."""
-    stdout = stdout or sys.stdout
     try:
         if (
             scope.since_ms is not None
@@ -725,7 +722,7 @@ async def run_export(
         )
         return 1
     for name in summary.rows:
-        print(f"{summary.paths[name]}\t{summary.rows[name]} rows", file=stdout)
+        print(f"{summary.paths[name]}\t{summary.rows[name]} rows")
     if summary.unreadable:
         print(
             f"coursegraph export: {summary.unreadable} entities could not be folded from "

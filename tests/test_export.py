@@ -21,7 +21,8 @@ import pytest
 from app.api.context import Context
 from app.api.schema import SCHEMA
 from app.caliper.values import format_time_ms
-from app.export import TABLES, Table
+from app.cli import FORMATS_FOR_HELP
+from app.export import FILE_KINDS, FORMATS, TABLES, Table
 from app.settings import REPO_ROOT
 from seed.generator import SEMESTER_START
 from store.db import create_store
@@ -538,3 +539,5 @@ def test_bad_input_is_a_clear_error(sqlite_url: str, tmp_path: Path) -> None:
     )
     helped = run_cli("export", "--help")
     assert helped.returncode == 0 and "--overwrite" in helped.stdout
+    # The CLI names the formats without importing the exporter (a fast --help).
+    assert FORMATS_FOR_HELP == FORMATS == tuple(FILE_KINDS)
