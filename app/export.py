@@ -11,12 +11,14 @@ import contextlib
 import csv
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.api.context import Context, created_at_ms, forget_cached_state
+from strawberry.dataloader import DataLoader
+
+from app.api.context import Context, Key, created_at_ms, forget_cached_state
 from app.api.participant import ParticipantState, participant_states
 from app.caliper.canonical import dumps
 from app.caliper.model import ATTEMPT, COURSE, PERSON
@@ -40,8 +42,8 @@ SUFFIX = {"parquet": ".parquet", "csv": ".csv", "jsonl": ".jsonl"}
 # row group): enough to keep the files efficient, few enough to keep memory flat.
 EVENT_PAGE = 500
 FLUSH_ROWS = 2_000
-# People and attempts folded per batch (each batch is a few statements).
-PEOPLE_BATCH = 1_000
+# Courses, people and attempts folded per batch (each batch is a few statements).
+SUMMARY_BATCH = 200
 ATTEMPT_BATCH = 500
 
 
@@ -548,11 +550,25 @@ class ExportSummary:
     unreadable: int = 0
 
 
+def _courses(context: Context) -> DataLoader[Key, CourseState | None]:
+    return context.courses()
+
+
+def _people(context: Context) -> DataLoader[Key, PersonState | None]:
+    return context.people()
+
+
+def _attempts(context: Context) -> DataLoader[Key, AttemptState | None]:
+    return context.attempts()
+
+
 class Exporter:
     def __init__(self, store: Store, settings: Settings, scope: ExportScope) -> None:
         self.store = store
         self.settings = settings
         self.scope = scope
+        # Entities whose stored events cannot be folded: left out, as the API leaves them.
+        self.unreadable = 0
 
     def context(self) -> Context:
         """A fresh context per batch: its loaders keep what they loaded, so one for the
@@ -592,49 +608,58 @@ class Exporter:
                 return
             after = within[-1].position
 
-    async def courses(self, course_ids: Sequence[str] | None) -> list[CourseState]:
-        keys = (
-            list(course_ids) if course_ids is not None else await read.all_keys(self.store, COURSE)
-        )
+    async def states(
+        self, loader_of: Callable[[Context], DataLoader[Key, Any]], keys: Sequence[str], batch: int
+    ) -> AsyncIterator[list[Any]]:
+        """The states of these entities, `batch` keys at a time, each batch through a fresh
+        context: a loader holds every event it read for a batch until the batch is folded
+        (a course's 20 newest events, a person's 5, an attempt's grades), so a batch of
+        every course or person at once would hold a sizeable share of the log."""
         as_of = self.scope.as_of_ms
-        states = await self.context().courses().load_many([(key, as_of) for key in keys])
-        found = [s for s in states if s is not None]
+        for start in range(0, len(keys), batch):
+            context = self.context()
+            chunk = keys[start : start + batch]
+            states = await loader_of(context).load_many([(key, as_of) for key in chunk])
+            self.unreadable += len(context.unreadable)
+            # What the API caches across requests is of no use to a one-off pass over the
+            # whole store, and would grow with it.
+            forget_cached_state()
+            yield [s for s in states if s is not None]
+
+    async def courses(self, course_ids: Sequence[str] | None) -> list[CourseState]:
+        keys = course_ids if course_ids is not None else await read.all_keys(self.store, COURSE)
+        found = [s async for batch in self.states(_courses, keys, SUMMARY_BATCH) for s in batch]
         # Query.courses' order: courseNumber, then id.
         found.sort(key=lambda s: (s.course_number or "", s.id))
         return found
 
-    async def course_attempts(self, course_id: str) -> tuple[list[AttemptState], int]:
+    async def course_attempts(self, course_id: str) -> list[AttemptState]:
         """The course's attempts as Course.attempts lists them (createdAt, then id), folded
         ATTEMPT_BATCH at a time: a course with 10,000 graded attempts would otherwise hold
-        all their events at once. Also how many could not be read."""
-        as_of = self.scope.as_of_ms
-        keys = await read.course_entity_keys(self.store, course_id, ATTEMPT, as_of)
-        found: list[AttemptState] = []
-        unreadable = 0
-        for start in range(0, len(keys), ATTEMPT_BATCH):
-            context = self.context()
-            chunk = keys[start : start + ATTEMPT_BATCH]
-            states = await context.attempts().load_many([(key, as_of) for key in chunk])
-            found += [s for s in states if s is not None and s.course_id == course_id]
-            unreadable += len(context.unreadable)
+        all their events at once."""
+        keys = await read.course_entity_keys(self.store, course_id, ATTEMPT, self.scope.as_of_ms)
+        found = [
+            s
+            async for batch in self.states(_attempts, keys, ATTEMPT_BATCH)
+            for s in batch
+            if s.course_id == course_id
+        ]
         found.sort(key=lambda s: (created_at_ms(s), s.id))
-        return found, unreadable
+        return found
 
     async def write_course_tables(
         self, courses: list[CourseState], files: dict[str, TableFile], people: set[str] | None
-    ) -> int:
+    ) -> None:
         """Each course's groups, content items, attempts, calculated grades and
         participants, one course at a time; collects the people they name into `people`
-        when given. Returns how many entities could not be read (left out, as the API
-        leaves them out)."""
+        when given."""
         as_of = self.scope.as_of_ms
-        unreadable = 0
         for course in courses:
             context = self.context()
             key = (course.id, as_of)
             groups = await context.course_groups().load(key)
             content_items = await context.course_content_items().load(key)
-            attempts, unreadable_attempts = await self.course_attempts(course.id)
+            attempts = await self.course_attempts(course.id)
             grades = await context.course_calculated_grades().load(key)
             participants = await participant_states(context, course.id, as_of, attempts)
             participants = sorted(participants, key=lambda s: s.person_id)
@@ -643,23 +668,16 @@ class Exporter:
             files[ATTEMPTS.name].write(attempt_row(s) for s in attempts)
             files[CALCULATED_GRADES.name].write(calculated_grade_row(s) for s in grades)
             files[PARTICIPANTS.name].write(participant_row(course.id, s) for s in participants)
-            unreadable += len(context.unreadable) + unreadable_attempts
-            # What the API caches across requests is of no use to a one-off pass over
-            # every course, and would grow with the store.
+            self.unreadable += len(context.unreadable)
             forget_cached_state()
             if people is not None:
                 people.update(s.person_id for s in participants)
                 people.update(s.assignee_id for s in attempts if s.assignee_id)
                 people.update(s.user_id for s in grades if s.user_id)
-        return unreadable
 
     async def write_people(self, file: TableFile, keys: Iterable[str]) -> None:
-        ordered = sorted(keys)
-        as_of = self.scope.as_of_ms
-        for start in range(0, len(ordered), PEOPLE_BATCH):
-            chunk = ordered[start : start + PEOPLE_BATCH]
-            states = await self.context().people().load_many([(key, as_of) for key in chunk])
-            file.write(person_row(s) for s in states if s is not None)
+        async for batch in self.states(_people, sorted(keys), SUMMARY_BATCH):
+            file.write(person_row(s) for s in batch)
 
     async def run(self, out: Path, format: str) -> ExportSummary:
         course_ids = await self.course_ids()
@@ -672,7 +690,7 @@ class Exporter:
             courses = await self.courses(course_ids)
             files[COURSES.name].write(course_row(s) for s in courses)
             named: set[str] | None = set() if course_ids is not None else None
-            summary.unreadable = await self.write_course_tables(courses, files, named)
+            await self.write_course_tables(courses, files, named)
             people = named if named is not None else await read.all_keys(self.store, PERSON)
             await self.write_people(files[PEOPLE.name], people)
             for file in files.values():
@@ -683,6 +701,7 @@ class Exporter:
                 with contextlib.suppress(Exception):
                     file.abandon()
             raise
+        summary.unreadable = self.unreadable
         for name, file in files.items():
             summary.rows[name] = file.rows
             summary.paths[name] = file.path
