@@ -139,7 +139,7 @@ def measure(url: str, formats: list[str]) -> list[Row]:
                 ),
                 Row(f"{format}: rows/s, every table", fmt_rate(total / run.seconds)),
                 Row(
-                    f"{format}: log rows/s vs baseline",
+                    f"{format}: log rows / whole wall time, vs baseline",
                     f"{written['events'] / run.seconds / base_rate:.2f}×",
                 ),
                 Row(f"{format}: files", f"{size / 1e6:,.0f} MB"),
