@@ -1,4 +1,4 @@
-"""coursegraph serve | ingest | seed | verify | schema | db upgrade"""
+"""coursegraph serve | ingest | seed | verify | export | schema | db upgrade"""
 
 from __future__ import annotations
 
@@ -6,11 +6,15 @@ import argparse
 import asyncio
 import ipaddress
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from pydantic import ValidationError
 
 from app.settings import Settings
+
+# Kept here, not imported from app.export, so that --help stays fast (no pyarrow).
+FORMATS_FOR_HELP = ("parquet", "csv", "jsonl")
 
 
 def is_loopback(host: str) -> bool:
@@ -100,6 +104,35 @@ def _verify(args: argparse.Namespace) -> int:
     return asyncio.run(run_verify(Settings()))
 
 
+def _instant(option: str) -> Callable[[str], int]:
+    """An argparse type for an ISO-8601 option: a bad value is a usage error naming it."""
+
+    def parse(value: str) -> int:
+        from app.export import ExportProblem, parse_instant
+
+        try:
+            return parse_instant(option, value)
+        except ExportProblem as problem:
+            raise argparse.ArgumentTypeError(str(problem)) from None
+
+    return parse
+
+
+def _export(args: argparse.Namespace) -> int:
+    from app.export import ExportScope, run_export
+
+    scope = ExportScope(course_number=args.course, since_ms=args.since, until_ms=args.until)
+    return asyncio.run(
+        run_export(
+            Settings(),
+            format=args.format,
+            out=Path(args.out),
+            scope=scope,
+            overwrite=args.overwrite,
+        )
+    )
+
+
 def _schema(args: argparse.Namespace) -> int:
     from app.api.schema import schema_sdl
 
@@ -155,6 +188,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = commands.add_parser("verify", help="rebuild derived data from the log and compare")
     verify.set_defaults(run=_verify)
+
+    export = commands.add_parser(
+        "export",
+        help="write the log and one table per projection as Parquet, CSV or JSON Lines files",
+        description="Write the log (events) and one table per projection (courses, people, "
+        "groups, content_items, attempts, calculated_grades, participants) into DIR, one file "
+        "a table. The log keeps the events with since <= eventTime < until; the other tables "
+        "hold each entity's state as of just before --until (the API's asOf), or now.",
+    )
+    export.add_argument("--format", required=True, choices=FORMATS_FOR_HELP)
+    export.add_argument("--out", required=True, metavar="DIR", help="a new or empty directory")
+    export.add_argument(
+        "--course",
+        metavar="NUMBER",
+        help="only the courses with this courseNumber (their events, entities and people)",
+    )
+    export.add_argument("--since", type=_instant("--since"), metavar="T", help="ISO-8601")
+    export.add_argument("--until", type=_instant("--until"), metavar="T", help="ISO-8601")
+    export.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into a DIR that is not empty, replacing an earlier export's files there "
+        "(other files are left alone); without it a non-empty DIR is refused",
+    )
+    export.set_defaults(run=_export)
 
     schema = commands.add_parser("schema", help="print the GraphQL SDL")
     schema.set_defaults(run=_schema)

@@ -113,10 +113,9 @@ async def events_of_entities(
     return found
 
 
-async def events_of_course_entities(
-    store: Store, course_id: str, kind: str, until_ms: int | None = None
-) -> dict[str, list[StoredEvent]]:
-    """Every event of every `kind` entity that any event of the course mentions."""
+def _mentioned_by_course(course_id: str, kind: str, until_ms: int | None) -> Any:
+    """The term ids of the `kind` entities that events of the course mention (a range of
+    the course index), as a subquery."""
     if kind not in COURSE_INDEXED_KINDS:
         raise ValueError(f"the course index does not hold {kind!r} rows")
     mentioned = select(ENTITIES.c.entity_key).where(
@@ -127,6 +126,14 @@ async def events_of_course_entities(
     )
     if until_ms is not None:
         mentioned = mentioned.where(ENTITIES.c.event_time <= until_ms)
+    return mentioned
+
+
+async def events_of_course_entities(
+    store: Store, course_id: str, kind: str, until_ms: int | None = None
+) -> dict[str, list[StoredEvent]]:
+    """Every event of every `kind` entity that any event of the course mentions."""
+    mentioned = _mentioned_by_course(course_id, kind, until_ms)
     query = (
         select(term_text(ENTITIES.c.entity_key), *_EVENT_COLUMNS)
         .join(EVENTS, EVENTS.c.position == ENTITIES.c.position)
@@ -157,6 +164,7 @@ class EntitySummary:
 
 # Keys per statement when each key is its own UNION ALL branch (SQLite allows 500).
 SUMMARY_CHUNK = 200
+COMPOUND_SELECT_LIMIT = 500
 
 
 async def entity_summaries(
@@ -177,9 +185,11 @@ async def entity_summaries(
     code = KIND_CODES[kind]
     bits = list(CARRIED_FIELDS.get(kind, {}).values())
     newest_first = (ENTITIES.c.event_time.desc(), ENTITIES.c.position.desc())
+    # Each key is 1 + len(bits) branches of one compound SELECT.
+    per_statement = min(SUMMARY_CHUNK, COMPOUND_SELECT_LIMIT // (1 + len(bits)))
     async with store.reading() as connection:
-        for start in range(0, len(unique), SUMMARY_CHUNK):
-            chunk = unique[start : start + SUMMARY_CHUNK]
+        for start in range(0, len(unique), per_statement):
+            chunk = unique[start : start + per_statement]
             branches = []
             for key in chunk:
                 where = [ENTITIES.c.kind == code, ENTITIES.c.entity_key == term_id(key)]
@@ -756,3 +766,15 @@ async def view_counts(
             for object_id, views, viewers, last in await connection.execute(query):
                 found[object_id] = ViewCounts(int(views), int(viewers), last)
     return found
+
+
+async def course_entity_keys(
+    store: Store, course_id: str, kind: str, until_ms: int | None = None
+) -> list[str]:
+    """The keys of every `kind` entity that an event of the course mentions (eventTime <=
+    until_ms when given): those events_of_course_entities folds, without their events,
+    so that a caller can fold a big course's entities a batch at a time."""
+    ids = _mentioned_by_course(course_id, kind, until_ms).distinct().subquery()
+    statement = select(term_text(ids.c.entity_key)).select_from(ids)
+    async with store.reading() as connection:
+        return sorted(row[0] for row in await connection.execute(statement))

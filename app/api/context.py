@@ -385,6 +385,9 @@ class Context:
     def content_items(self) -> DataLoader[Key, ContentItemState | None]:
         return self._entities(CONTENT, fold_content_item)
 
+    def attempts(self) -> DataLoader[Key, AttemptState | None]:
+        return self._entities(ATTEMPT, fold_attempt)
+
     def gradable_items(self) -> DataLoader[Key, GradableItemState | None]:
         return self._entities(GRADABLE_ITEM, fold_gradable_item)
 

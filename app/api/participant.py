@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from strawberry.types import Info
@@ -15,8 +15,12 @@ from app.api.connections import Connection, paginate
 from app.api.person import Person
 from app.api.scalars import DateTime
 from app.projections.analytics import BUCKET_ORIGIN_MS, role_of
+from app.projections.attempts import AttemptState
 from app.projections.calculated_grades import CalculatedGradeState
 from store import read
+
+if TYPE_CHECKING:
+    from app.api.context import Context
 
 # Newest events per person read for their role; people whose role is not among them
 # (rare: most events carry the person's own membership) get all of theirs read.
@@ -106,13 +110,13 @@ def _key_shape(order: ParticipantOrder) -> tuple[type, ...]:
     return (str, int, str)
 
 
-async def _activity_and_roles(info: Info, course_id: str, as_of: int | None) -> list[Any]:
+async def _activity_and_roles(context: Context, course_id: str, as_of: int | None) -> list[Any]:
     """Per Person actor: the store's counts and their role; cached while the course's
     newest position stays the same."""
-    store = info.context.store
-    cache_key = await info.context.cache_key("participants", course_id, as_of)
+    store = context.store
+    cache_key = await context.cache_key("participants", course_id, as_of)
     stamp = await read.course_stamp(store, course_id)
-    cached = info.context.cached(cache_key, stamp)
+    cached = context.cached(cache_key, stamp)
     if cached is not None:
         return cached
     by_actor = await read.course_actor_counts(
@@ -133,23 +137,27 @@ async def _activity_and_roles(info: Info, course_id: str, as_of: int | None) -> 
         )
         roles.update({p: role_of(p, everything.get(p, [])) for p in unresolved})
     cached = [(c, roles[c.actor_id]) for c in counts]
-    info.context.keep(cache_key, stamp, cached)
+    context.keep(cache_key, stamp, cached)
     return cached
 
 
-async def _participant_states(
-    info: Info, course_id: str, as_of: int | None
+async def participant_states(
+    context: Context,
+    course_id: str,
+    as_of: int | None,
+    attempts: list[AttemptState] | None = None,
 ) -> list[ParticipantState]:
     """Every participant with their course grade and graded attempts; cached until the
     log grows (the grades and attempts may come from events of no course)."""
-    cache_key = await info.context.cache_key("participant-states", course_id, as_of)
-    stamp = await info.context.newest_position()
-    cached = info.context.cached(cache_key, stamp)
+    cache_key = await context.cache_key("participant-states", course_id, as_of)
+    stamp = await context.newest_position()
+    cached = context.cached(cache_key, stamp)
     if cached is not None:
         return cached
-    counted = await _activity_and_roles(info, course_id, as_of)
-    grades = await info.context.course_calculated_grades().load((course_id, as_of))
-    attempts = await info.context.course_attempts().load((course_id, as_of))
+    counted = await _activity_and_roles(context, course_id, as_of)
+    grades = await context.course_calculated_grades().load((course_id, as_of))
+    if attempts is None:
+        attempts = await context.course_attempts().load((course_id, as_of))
     course_grades: dict[str, CalculatedGradeState] = {}
     for grade in grades:
         if grade.is_course_grade and grade.user_id:
@@ -173,7 +181,7 @@ async def _participant_states(
         )
         for c, person_role in counted
     ]
-    info.context.keep(cache_key, stamp, states)
+    context.keep(cache_key, stamp, states)
     return states
 
 
@@ -189,7 +197,7 @@ async def course_participants(
 ) -> Connection[Participant]:
     states = [
         s
-        for s in await _participant_states(info, course_id, as_of)
+        for s in await participant_states(info.context, course_id, as_of)
         if (role is None or s.role == role)
         and (inactive_since is None or s.last_activity_ms < inactive_since)
     ]

@@ -65,3 +65,33 @@ async def test_fields_sent_only_in_the_first_of_100_events(client: httpx.AsyncCl
         assert found["courses"]["nodes"] == [
             {"id": COURSE, "courseNumber": "CARRY-101", "name": "Carried Fields"}
         ]
+
+
+async def test_a_page_of_300_courses_is_summarised_at_once(
+    client: httpx.AsyncClient,
+) -> None:
+    """Each course's summary is several branches of one compound statement: a page of
+    hundreds must be split at SQLite's compound limit (500 terms)."""
+    courses = 300
+    events = []
+    for index in range(courses):
+        event = view(index, full=True)
+        event["id"] = f"urn:uuid:many-{index}"
+        event["group"]["id"] = f"{SITE}/courses/many-{index}"
+        event["group"]["courseNumber"] = f"MANY-{index:03d}"
+        event["actor"]["id"] = f"{SITE}/users/many-{index}"
+        events.append(event)
+    await post_events(client, envelope(events))
+
+    found = await gql(
+        client,
+        "{ courses(first: 300) { totalCount nodes { courseNumber } } }",
+    )
+    assert found["courses"]["totalCount"] == courses
+    assert [n["courseNumber"] for n in found["courses"]["nodes"]] == [
+        f"MANY-{index:03d}" for index in range(courses)
+    ]
+    person = await gql(
+        client, "query ($id: ID!) { person(id: $id) { userId } }", id=f"{SITE}/users/many-299"
+    )
+    assert person["person"] == {"userId": "_carrie_1"}
