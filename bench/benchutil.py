@@ -99,6 +99,10 @@ class ChildRun:
     returncode: int
     stdout: str
     stderr: str
+    # Bytes the child caused to be written to storage: rusage's ru_oublock is Linux's
+    # per-task write_bytes (/proc/<pid>/io) in 512-byte blocks, read here when the child
+    # is reaped, so nothing written up to its exit is missed.
+    written_bytes: int = 0
 
 
 def run_child(
@@ -119,7 +123,9 @@ def run_child(
     stderr = err_path.read_text(errors="replace")
     out_path.unlink()
     err_path.unlink()
-    return ChildRun(seconds, usage.ru_maxrss, child.returncode, stdout, stderr)
+    return ChildRun(
+        seconds, usage.ru_maxrss, child.returncode, stdout, stderr, usage.ru_oublock * 512
+    )
 
 
 def env_with(**values: str) -> dict[str, str]:

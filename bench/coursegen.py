@@ -820,13 +820,14 @@ def campus_tier(index: int) -> tuple[str, float, int, float]:
     return large if slot == 0 else small if slot <= 4 else medium
 
 
-def campus(total_events: int, courses: int) -> Semester:
+def campus(total_events: int, courses: int, special_courses: bool = True) -> Semester:
     """A campus: courses of CAMPUS_TIERS' sizes, the 10,000-attempt course and the
     analytics course, adding up to about total_events distinct events over `courses`
     courses; plus CAMPUS_REPLAY_SHARE replayed lines. Semester.total counts the
-    distinct events planned (small courses may need a few more than their share)."""
-    ordinary = max(1, courses - 2)
-    special = BIG_COURSE_EVENTS + ANALYTICS_COURSE_EVENTS
+    distinct events planned (small courses may need a few more than their share).
+    Without special_courses (small tests), ordinary courses only."""
+    ordinary = max(1, courses - 2 if special_courses else courses)
+    special = BIG_COURSE_EVENTS + ANALYTICS_COURSE_EVENTS if special_courses else 0
     mean = max(50.0, (total_events - special) / ordinary)
     shapes = []
     for index in range(ordinary):
@@ -835,10 +836,12 @@ def campus(total_events: int, courses: int) -> Semester:
     enrolments = sum(shape["students"] for shape in shapes)
     pool = max(BIG_COURSE_STUDENTS, ANALYTICS_COURSE_SHAPE["students"], enrolments * 2 // 9)
     plan = [make_course(i, pool, shape["students"]) for i, shape in enumerate(shapes)]
-    big = make_course(ordinary, pool, BIG_COURSE_STUDENTS, number="BIG-ATTEMPTS-F26")
-    analytics = make_course(
-        ordinary + 1, pool, ANALYTICS_COURSE_SHAPE["students"], number="ANALYTICS-F26"
-    )
+    big = analytics = None
+    if special_courses:
+        big = make_course(ordinary, pool, BIG_COURSE_STUDENTS, number="BIG-ATTEMPTS-F26")
+        analytics = make_course(
+            ordinary + 1, pool, ANALYTICS_COURSE_SHAPE["students"], number="ANALYTICS-F26"
+        )
     total = sum(shape["events"] for shape in shapes) + special
     return Semester(
         plan,
