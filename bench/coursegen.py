@@ -10,12 +10,17 @@ Two sources:
 - `semester(courses, ...)`: whole courses of a fixed shape (COURSE_SHAPE), plus
   optionally one course holding 10,000 graded attempts, merged into one log in
   eventTime order (what bench/query.py loads).
+- `campus(events, courses)`: a campus's stream (what bench/campus.py ingests): courses
+  of three sizes (CAMPUS_TIERS), mostly sessions, views and navigation, plus the
+  10,000-attempt course and the analytics course; part of the sessions, views and
+  navigation in the Caliper 1.0 style; about 5% of the lines replays of earlier ones.
 """
 
 from __future__ import annotations
 
 import hashlib
 import heapq
+import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +30,7 @@ from typing import Any
 # Bump when the generated data changes: cached stores and files are keyed by these.
 GENERATOR_VERSION = 1  # semester()
 INGEST_VERSION = 2  # ingest_stream()
+CAMPUS_VERSION = 1  # campus()
 
 SITE = "7d3f1c9e-2b4a-4e8f-9a61-5c0d8e2f4b17"
 BASE = f"https://caliper-mapping.cloudbb.blackboard.com/v1/sites/{SITE}"
@@ -56,6 +62,26 @@ ANALYTICS_ITEM_ATTEMPTS = 50  # per student
 ANALYTICS_COURSE_EVENTS = (
     ANALYTICS_COURSE_SHAPE["events"] + ANALYTICS_COURSE_SHAPE["students"] * ANALYTICS_ITEM_ATTEMPTS
 )
+
+# A campus (bench/campus.py): (name, share of the courses, students, events as a multiple
+# of the mean), and what every campus course holds besides its students. Fewer graded
+# items and snapshots than COURSE_SHAPE: a campus's stream is mostly sessions, views and
+# navigation (about two thirds here).
+CAMPUS_TIERS = (
+    ("large", 0.1, 100, 3.0),
+    ("small", 0.4, 10, 0.5),
+    ("medium", 0.5, 30, 1.0),
+)
+CAMPUS_SHAPE = {
+    "groups": 4,
+    "content_items": 15,
+    "graded_items": 2,
+    "calculated_grades_per_student": 1,
+    "snapshots": (1, 2),
+    "navigation": 0.35,  # of the filling events; sessions 0.3, views the rest
+}
+CAMPUS_REPLAY_SHARE = 0.05  # of all lines: an event sent again, byte for byte
+CAMPUS_CALIPER_10_SHARE = 0.3  # of sessions, views and navigation: sent in the 1.0 style
 
 SUBJECTS = ("BIO", "CHEM", "MATH", "HIST", "PSYC", "ENGL", "PHYS", "ECON", "SOC", "CS")
 HANDLERS = (
@@ -416,6 +442,69 @@ def view_event(
     }
 
 
+def navigation_event(
+    rng: random.Random, course: Course, who: User, content_learn_id: str, at_ms: int
+) -> dict[str, Any]:
+    return {
+        "@context": CTX_11,
+        "type": "NavigationEvent",
+        "id": _uuid(rng),
+        "actor": who.node(),
+        "action": "NavigatedTo",
+        "object": {
+            "id": f"{BASE}/content/{content_learn_id}",
+            "type": "WebPage",
+            "name": f"Content {content_learn_id}",
+        },
+        "eventTime": iso(at_ms),
+        "edApp": LEARN_APP,
+        "referrer": {"id": f"{course.iri}/outline", "type": "WebPage", "name": "Course outline"},
+        "group": course.node(),
+        "membership": course.membership(who, "Learner"),
+        "session": {
+            "id": f"{BASE}/sessions/{_hex('n', who.index, at_ms // DAY_MS)[:32].upper()}",
+            "type": "Session",
+        },
+        "extensions": {},
+    }
+
+
+CTX_10 = "http://purl.imsglobal.org/ctx/caliper/v1/Context"
+IMS_TYPES_10 = "http://purl.imsglobal.org/caliper/v1/"
+ACTIONS_10 = "http://purl.imsglobal.org/vocab/caliper/v1/action#"
+LIS_TYPES = frozenset({"Person", "CourseOffering", "Membership", "Group"})
+
+
+def _node_10(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_node_10(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    converted: dict[str, Any] = {}
+    for key, item in value.items():
+        if key == "id":
+            converted["@id"] = item
+        elif key == "type":
+            is_iri = item.startswith("http")
+            converted["@type"] = (
+                item if is_iri else f"{IMS_TYPES_10}{'lis/' if item in LIS_TYPES else ''}{item}"
+            )
+        elif key == "@context":
+            converted[key] = CTX_10
+        else:
+            converted[key] = _node_10(item)
+    return converted
+
+
+def as_caliper_10(event: dict[str, Any]) -> dict[str, Any]:
+    """The same event in the Caliper 1.0 style: `@id`/`@type`, full type and action IRIs,
+    the 1.0 context, and no event id (1.0 senders usually send none)."""
+    converted = _node_10({key: value for key, value in event.items() if key != "id"})
+    converted["@context"] = CTX_10
+    converted["action"] = ACTIONS_10 + event["action"]
+    return converted
+
+
 # --- ingest: GradeEvent and ContentEvent only -----------------------------------------
 
 
@@ -555,11 +644,15 @@ def _course_events(course: Course, shape: dict[str, Any]) -> list[tuple[int, int
 
     # sessions and views fill the course up to its event count
     content_ids = [f"_{20_000 + ci * 100 + c}_1" for c in range(shape["content_items"])]
+    navigation = shape.get("navigation", 0.0)
     while len(specs) < shape["events"]:
         student = rng.choice(course.students)
         when = at(0, SEMESTER_DAYS)
-        if rng.random() < 0.3:
+        roll = rng.random()
+        if roll < 0.3:
             specs.append((when, ("session", student)))
+        elif roll < 0.3 + navigation:
+            specs.append((when, ("navigation", student, rng.choice(content_ids))))
         else:
             specs.append((when, ("view", student, rng.choice(content_ids))))
 
@@ -634,7 +727,12 @@ def _render(course: Course, rng: random.Random, when: int, spec: tuple[Any, ...]
         return session_event(rng, spec[1], "LoggedIn", when)
     if kind == "view":
         return view_event(rng, course, spec[1], spec[2], when)
+    if kind == "navigation":
+        return navigation_event(rng, course, spec[1], spec[2], when)
     raise ValueError(kind)
+
+
+STYLE_10_TYPES = frozenset({"SessionEvent", "ViewEvent", "NavigationEvent"})
 
 
 @dataclass
@@ -643,10 +741,36 @@ class Semester:
     big_course: Course | None
     total: int
     analytics_course: Course | None = None
+    shapes: list[dict[str, Any]] | None = None  # one per course; None: COURSE_SHAPE
+    replay_share: float = 0.0
+    caliper_10_share: float = 0.0
 
     def events(self) -> Iterator[dict[str, Any]]:
-        """Every event of every course, merged into one log in eventTime order."""
-        lists = [_course_events(course, COURSE_SHAPE) for course in self.courses]
+        """Every event of every course, merged into one log in eventTime order; with a
+        replay share, earlier events sent again among them."""
+        if not (self.replay_share or self.caliper_10_share):
+            yield from self._events()
+            return
+        rng = random.Random("campus-stream")
+        recent: list[dict[str, Any]] = []
+        replay = self.replay_share / (1 - self.replay_share)  # of the lines, not of the events
+        for event in self._events():
+            if event["type"] in STYLE_10_TYPES and rng.random() < self.caliper_10_share:
+                event = as_caliper_10(event)
+            yield event
+            if len(recent) < 2_000:
+                recent.append(event)
+            else:
+                recent[rng.randrange(len(recent))] = event
+            if rng.random() < replay:
+                yield rng.choice(recent)
+
+    def _events(self) -> Iterator[dict[str, Any]]:
+        shapes = self.shapes or [COURSE_SHAPE] * len(self.courses)
+        lists = [
+            _course_events(course, shape)
+            for course, shape in zip(self.courses, shapes, strict=True)
+        ]
         if self.big_course is not None:
             lists.append(_big_course_events(self.big_course))
         if self.analytics_course is not None:
@@ -687,3 +811,44 @@ def semester(total_events: int, *, big_course: bool, analytics_course: bool = Fa
         )
         total += ANALYTICS_COURSE_EVENTS
     return Semester(courses, big, total, analytics)
+
+
+def campus_tier(index: int) -> tuple[str, float, int, float]:
+    """The tier of ordinary campus course `index`: 1 in 10 large, 4 small, 5 medium."""
+    slot = index % 10
+    large, small, medium = CAMPUS_TIERS
+    return large if slot == 0 else small if slot <= 4 else medium
+
+
+def campus(total_events: int, courses: int, special_courses: bool = True) -> Semester:
+    """A campus: courses of CAMPUS_TIERS' sizes, the 10,000-attempt course and the
+    analytics course, adding up to about total_events distinct events over `courses`
+    courses; plus CAMPUS_REPLAY_SHARE replayed lines. Semester.total counts the
+    distinct events planned (small courses may need a few more than their share).
+    Without special_courses (small tests), ordinary courses only."""
+    ordinary = max(1, courses - 2 if special_courses else courses)
+    special = BIG_COURSE_EVENTS + ANALYTICS_COURSE_EVENTS if special_courses else 0
+    mean = max(50.0, (total_events - special) / ordinary)
+    shapes = []
+    for index in range(ordinary):
+        _name, _share, students, weight = campus_tier(index)
+        shapes.append({**CAMPUS_SHAPE, "students": students, "events": math.ceil(mean * weight)})
+    enrolments = sum(shape["students"] for shape in shapes)
+    pool = max(BIG_COURSE_STUDENTS, ANALYTICS_COURSE_SHAPE["students"], enrolments * 2 // 9)
+    plan = [make_course(i, pool, shape["students"]) for i, shape in enumerate(shapes)]
+    big = analytics = None
+    if special_courses:
+        big = make_course(ordinary, pool, BIG_COURSE_STUDENTS, number="BIG-ATTEMPTS-F26")
+        analytics = make_course(
+            ordinary + 1, pool, ANALYTICS_COURSE_SHAPE["students"], number="ANALYTICS-F26"
+        )
+    total = sum(shape["events"] for shape in shapes) + special
+    return Semester(
+        plan,
+        big,
+        total,
+        analytics,
+        shapes=shapes,
+        replay_share=CAMPUS_REPLAY_SHARE,
+        caliper_10_share=CAMPUS_CALIPER_10_SHARE,
+    )

@@ -474,6 +474,18 @@ def clear_fold_cache() -> None:
         cache._entries.clear()
 
 
+async def all_attempts(app: InProcess, course_id: str) -> int:
+    """Every attempt of a course, 1,000 a page (ATTEMPTS); the number fetched."""
+    after, fetched = None, 0
+    while True:
+        page = await app.execute(ATTEMPTS, {"id": course_id, "after": after})
+        attempts = page["course"]["attempts"]
+        fetched += len(attempts["nodes"])
+        if not attempts["pageInfo"]["hasNextPage"]:
+            return fetched
+        after = attempts["pageInfo"]["endCursor"]
+
+
 async def timed(call: Callable[[], Any]) -> tuple[float, Any]:
     started = time.perf_counter()
     value = await call()
@@ -796,21 +808,11 @@ async def measure_inprocess(
         # all 10,000 attempts of one course, 1,000 a page
         big_id = big_plan.big_course.iri if big_plan.big_course else None
 
-        async def all_attempts() -> int:
-            after, fetched = None, 0
-            while True:
-                page = await big.execute(ATTEMPTS, {"id": big_id, "after": after})
-                attempts = page["course"]["attempts"]
-                fetched += len(attempts["nodes"])
-                if not attempts["pageInfo"]["hasNextPage"]:
-                    return fetched
-                after = attempts["pageInfo"]["endCursor"]
-
         if not args.skip_attempts and big_id:
             attempt_times = []
             for _ in range(args.attempt_runs):
                 clear_fold_cache()
-                t, fetched = await timed(all_attempts)
+                t, fetched = await timed(lambda: all_attempts(big, big_id))
                 attempt_times.append(t)
             a50 = p50(attempt_times)
             rows.append(
@@ -834,7 +836,7 @@ async def measure_inprocess(
                 await profile_loop(
                     WORK / f"attempts-{backend.lower()}.pyspy.txt",
                     args.profile_seconds,
-                    lambda: clear_fold_cache() or all_attempts(),
+                    lambda: clear_fold_cache() or all_attempts(big, big_id),
                 )
     finally:
         await big.close()
