@@ -303,7 +303,7 @@ async def build(args: argparse.Namespace, path: Path, meta: dict[str, int]) -> t
     print(f"building the campus store with coursegraph ingest ({meta['lines']:,} lines) …")
     INGEST_WORK.mkdir(parents=True, exist_ok=True)
     # bench/ingest.py's baseline runs its own event loop: in a thread of its own here.
-    before, _ = await asyncio.to_thread(baseline, path, args.database)
+    before, _ = (await asyncio.to_thread(baseline, path, args.database))[:2]
     if args.database and is_postgres(args.database):
         final = pg_store_name(name)
         await pg_drop(pg_url_for(args.database, final))
@@ -321,7 +321,7 @@ async def build(args: argparse.Namespace, path: Path, meta: dict[str, int]) -> t
         else:
             remove_sqlite(Path(make_url(url).database or ""))
         raise
-    after, _ = await asyncio.to_thread(baseline, path, args.database)
+    after, _ = (await asyncio.to_thread(baseline, path, args.database))[:2]
     size = await database_bytes(url)
     if is_postgres(url):
         # What autovacuum gives an insert-only table (statistics, visibility map): after
