@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from app.caliper.model import ReadBatch, ShapeError, UnsupportedVersion
+from app.caliper.model import (
+    EntityDescription,
+    ReadBatch,
+    ReadEvent,
+    RejectedItem,
+    ShapeError,
+    UnsupportedVersion,
+)
 from app.caliper.reader import check_data_version, read_body, reject
 from app.files import Document, Problem, Repaired, open_binary, read_items
+from app.settings import Settings
 from store.append import AppendResult, append_batch
 from store.db import Store
 
-BATCH_EVENTS = 2000
+# The most items (events, entity descriptions, rejected items) one transaction holds,
+# however small; Settings.ingest_batch_bytes bounds their bytes.
+BATCH_EVENTS = 10_000
+DEFAULT_BATCH_BYTES: int = Settings.model_fields["ingest_batch_bytes"].default
 
 
 @dataclass
@@ -35,11 +46,20 @@ class IngestSummary:
 
 
 class Batcher:
-    def __init__(self, store: Store, summary: IngestSummary, source: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        summary: IngestSummary,
+        source: str,
+        batch_bytes: int = DEFAULT_BATCH_BYTES,
+    ) -> None:
         self.store = store
         self.summary = summary
         self.source = source
+        self.batch_bytes = batch_bytes
         self.batch = ReadBatch()
+        self.held_items = 0
+        self.held_bytes = 0  # of the stored JSON of what self.batch holds
 
     def add(self, document: Document) -> None:
         where = document.where
@@ -47,8 +67,9 @@ class Batcher:
             check_data_version(document.value, document.path)
             part = read_body(document.value, base_path=document.path)
         except (ShapeError, UnsupportedVersion) as error:
-            path = f"{where} {error.path}"
-            self.batch.rejected.append(reject(document.value, path, error.reason))
+            rejected = reject(document.value, f"{where} {error.path}", error.reason)
+            self.batch.rejected.append(rejected)
+            self._held([rejected])
             self.summary.read += 1
             self.summary.problems.append(f"{where}: {error}")
             return
@@ -60,21 +81,30 @@ class Batcher:
         self.batch.descriptions.extend(
             replace(item, path=f"{where} {item.path}") for item in part.descriptions
         )
+        self._held(part.events, part.descriptions, part.rejected)
+
+    def _held(self, *parts: Sequence[ReadEvent | EntityDescription | RejectedItem]) -> None:
+        for part in parts:
+            self.held_items += len(part)
+            self.held_bytes += sum(len(item.raw_json) for item in part)
 
     def add_problem(self, problem: Problem) -> None:
         self.summary.read += 1
         self.summary.problems.append(f"{problem.where}: {problem.reason}")
-        self.batch.rejected.append(reject(problem.raw, problem.where, problem.reason))
+        rejected = reject(problem.raw, problem.where, problem.reason)
+        self.batch.rejected.append(rejected)
+        self._held([rejected])
 
     @property
     def full(self) -> bool:
-        return len(self.batch.events) >= BATCH_EVENTS
+        return self.held_items >= BATCH_EVENTS or self.held_bytes >= self.batch_bytes
 
     async def flush(self) -> None:
         batch = self.batch
         if not (batch.events or batch.descriptions or batch.rejected):
             return
         self.batch = ReadBatch()
+        self.held_items = self.held_bytes = 0
         self.summary.result.add(await append_batch(self.store, batch, source=self.source))
 
 
@@ -85,10 +115,12 @@ async def ingest_files(
     repair: bool = False,
     on_progress: Callable[[str, int], Any] | None = None,
     source: str = "ingest",
+    batch_bytes: int = DEFAULT_BATCH_BYTES,
 ) -> IngestSummary:
-    """on_progress(file, bytes of it read so far) is called now and then."""
+    """on_progress(file, bytes of it read so far) is called now and then. Each transaction
+    holds about `batch_bytes` of events' stored JSON, at most BATCH_EVENTS events."""
     summary = IngestSummary()
-    batcher = Batcher(store, summary, source)
+    batcher = Batcher(store, summary, source, batch_bytes)
     for name in files:
         raw, stream = open_binary(name)
         try:

@@ -53,7 +53,13 @@ async def run_ingest(settings: Settings, files: list[str], *, repair: bool) -> i
     store = await open_ready_store(settings.database_url)
     try:
         with _progress(files) as on_progress:
-            summary = await ingest_files(store, files, repair=repair, on_progress=on_progress)
+            summary = await ingest_files(
+                store,
+                files,
+                repair=repair,
+                on_progress=on_progress,
+                batch_bytes=settings.ingest_batch_bytes,
+            )
     finally:
         await store.close()
     return report(summary)

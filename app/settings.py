@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     persisted_queries_max_bytes: int = 4_194_304
     # GET /dashboard: the course dashboard (its chart library comes from the same folder).
     dashboard: bool = True
+    # `coursegraph ingest` commits about this many bytes of events' JSON per transaction
+    # (at most app.ingest.BATCH_EVENTS events): each transaction rewrites every index page
+    # it touches, so larger ones write fewer bytes per event; a batch holds ~10x this in
+    # memory while it is read and stored.
+    ingest_batch_bytes: int = 10_485_760
     # Course.activity answers at most this many buckets (ten years of days).
     analytics_max_buckets: int = 3660
     # ScoreStatistics.histogram(bins:) accepts 1 to this many bins.
@@ -111,6 +116,7 @@ class Settings(BaseSettings):
         "query_cache_bytes",
         "connection_init_wait_timeout",
         "health_timeout",
+        "ingest_batch_bytes",
     )
     @classmethod
     def _positive(cls, value: float, info: ValidationInfo) -> float:

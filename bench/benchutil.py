@@ -99,19 +99,37 @@ class ChildRun:
     returncode: int
     stdout: str
     stderr: str
+    # What the child caused to be written to storage (/proc/<pid>/io write_bytes), read
+    # before it is reaped; None where /proc does not say.
+    write_bytes: int | None = None
+    cpu_seconds: float = 0.0  # user + system: steadier than wall time on a busy machine
+
+
+def _io_write_bytes(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/io") as io:
+            for line in io:
+                if line.startswith("write_bytes:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 def run_child(
     argv: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> ChildRun:
-    """Run a command to the end: wall time and the peak RSS of that child alone
-    (wait4 gives its own rusage, unlike RUSAGE_CHILDREN's running maximum)."""
+    """Run a command to the end: wall time, the peak RSS of that child alone (wait4 gives
+    its own rusage, unlike RUSAGE_CHILDREN's running maximum) and the bytes it wrote
+    (its /proc io, read while it is a zombie: waitid with WNOWAIT leaves it unreaped)."""
     out_path = OUT_DIR / f".child-{uuid.uuid4().hex}.out"
     err_path = out_path.with_suffix(".err")
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         started = time.perf_counter()
         child = subprocess.Popen(list(argv), stdout=out, stderr=err, env=env, cwd=cwd)
+        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
+        write_bytes = _io_write_bytes(child.pid)
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - started
         child.returncode = os.waitstatus_to_exitcode(status)
@@ -119,7 +137,8 @@ def run_child(
     stderr = err_path.read_text(errors="replace")
     out_path.unlink()
     err_path.unlink()
-    return ChildRun(seconds, usage.ru_maxrss, child.returncode, stdout, stderr)
+    cpu = usage.ru_utime + usage.ru_stime
+    return ChildRun(seconds, usage.ru_maxrss, child.returncode, stdout, stderr, write_bytes, cpu)
 
 
 def env_with(**values: str) -> dict[str, str]:

@@ -25,6 +25,14 @@ from store.errors import StoreUnavailable
 log = logging.getLogger("coursegraph.store")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# The writer's connection only (readers keep SQLite's defaults). Every commit writes each
+# index page it touched to the WAL, and a checkpoint copies them into the database file:
+# a larger WAL between checkpoints copies a page rewritten by many small commits (POST
+# /caliper's) once, and a larger cache keeps the index pages those commits touch.
+SQLITE_WRITER_CACHE_KIB = 16_384
+SQLITE_WRITER_CHECKPOINT_PAGES = 10_000  # ~40 MB of WAL
+# After a checkpoint the WAL file is cut back to this size (it is reused, not regrown).
+SQLITE_WAL_SIZE_LIMIT_BYTES = 67_108_864
 
 # Any constant works: every writer on every worker asks for the same key.
 WRITE_LOCK_KEY = 0x636F757273656772  # "coursegr"
@@ -143,9 +151,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_writer_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_WRITER_CACHE_KIB}")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WRITER_CHECKPOINT_PAGES}")
+    cursor.execute(f"PRAGMA journal_size_limit={SQLITE_WAL_SIZE_LIMIT_BYTES}")
+    cursor.close()
+
+
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
     engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    if immediate:  # the writer
+        event.listen(engine.sync_engine, "connect", _sqlite_writer_pragmas)
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
 
     @event.listens_for(engine.sync_engine, "begin")

@@ -619,3 +619,41 @@ def test_read_items_of_a_bytes_stream_reads_json_lines_without_a_suffix() -> Non
     data = jsonl(event("a"), event("b"))
     items = list(read_items("feed.json", io.BytesIO(data), repair=False))
     assert [item.where for item in items] == ["feed.json:1", "feed.json:2"]
+
+
+# --- transactions -------------------------------------------------------------------------
+
+
+def test_each_transaction_holds_about_the_batch_bytes(database_url: str, tmp_path: Path) -> None:
+    """Transactions are bounded by the stored JSON they hold (COURSEGRAPH_INGEST_BATCH_BYTES):
+    six events of one size and a short line that is not JSON, two events' worth a batch:
+    a batch ends once it holds two events' bytes → three commits."""
+    from sqlalchemy import event as sqlalchemy_event
+
+    from app.caliper.canonical import dumps
+    from app.ingest import ingest_files
+    from app.startup import open_ready_store
+
+    events = [event(f"tx-{i}") for i in range(6)]
+    source = tmp_path / "six.jsonl"
+    source.write_bytes(jsonl(*events[:3]) + b"{not json\n" + jsonl(*events[3:]))
+    two_events = len(dumps(events[0])) + len(dumps(events[1]))
+
+    async def ingest() -> tuple[int, int, int]:
+        store = await open_ready_store(database_url)
+        commits = 0
+
+        def counted(_connection: Any) -> None:
+            nonlocal commits
+            commits += 1
+
+        sqlalchemy_event.listen(store.writer.sync_engine, "commit", counted)
+        try:
+            summary = await ingest_files(store, [str(source)], batch_bytes=two_events)
+        finally:
+            await store.close()
+        return commits, summary.result.appended, summary.rejected
+
+    # [tx-0 tx-1] [tx-2, the bad line, tx-3] [tx-4 tx-5]
+    assert asyncio.run(ingest()) == (3, 6, 1)
+    assert stored_ids(database_url) == ids("tx", 6)

@@ -415,6 +415,19 @@ def test_numbers_compare_by_value(left: str, right: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "number",
+    [0.0, -0.0, 7.0, -20.0, 1e15, 1e16, 1.5e16, 1.2345678901234568e17, 9.2e18, -4e18],
+)
+@pytest.mark.parametrize("where", ['{{"s": {}}}', "[{}]", "[{}, 1]", '{{"a": {}, "b": 1}}'])
+def test_every_integral_float_hashes_as_its_integer(number: float, where: str) -> None:
+    """Whichever way orjson writes it (`20.0`, `1e+16`) and whatever follows it (`,` `]`
+    `}`), an integral float is found before hashing."""
+    assert content_hash(loads(where.format(number))) == content_hash(
+        loads(where.format(int(number)))
+    )
+
+
+@pytest.mark.parametrize(
     ("left", "right"),
     [
         ('{"score": 20}', '{"score": 20.5}'),

@@ -82,7 +82,8 @@ def text_problem(text: str) -> str | None:
 
 def id_problem(name: str, value: Any) -> str | None:
     """An indexed text: at most MAX_ID_BYTES bytes (its text was checked by value_problem)."""
-    if not isinstance(value, str):
+    # A code point is at most 4 bytes of UTF-8: most ids need no encoding to be measured.
+    if not isinstance(value, str) or len(value) <= MAX_ID_BYTES // 4:
         return None
     size = len(value.encode("utf-8", "surrogatepass"))
     if size > MAX_ID_BYTES:
@@ -122,7 +123,7 @@ def _first_problem(value: Any, text_clean: bool) -> Problem | None:
     """Runs on every item, so the loop is written for speed: a scalar is looked at only
     when it may be a problem, and a path is built only for the problem found."""
     if not isinstance(value, (dict, list)):
-        return _scalar_problem(value, None, ())
+        return _scalar_problem(value, None, (), text_clean)
     pending: list[tuple[Any, int, str | None, Trail]] = [(value, 1, None, ())]
     read_fields = _READ_FIELDS
     change_keys = _CHANGE_KEYS
@@ -149,7 +150,7 @@ def _first_problem(value: Any, text_clean: bool) -> Problem | None:
                     continue
                 else:
                     key_field = None
-                found = _scalar_problem(child, key_field, (trail, key))
+                found = _scalar_problem(child, key_field, (trail, key), text_clean)
                 if found:
                     return found
         else:
@@ -158,7 +159,7 @@ def _first_problem(value: Any, text_clean: bool) -> Problem | None:
                 if kind is dict or kind is list:
                     pending.append((child, depth + 1, None, (trail, index)))
                 elif not ((kind is str and text_clean) or kind in _PLAIN_SCALARS):
-                    found = _scalar_problem(child, None, (trail, index))
+                    found = _scalar_problem(child, None, (trail, index), text_clean)
                     if found:
                         return found
     return None
@@ -167,9 +168,11 @@ def _first_problem(value: Any, text_clean: bool) -> Problem | None:
 _PLAIN_SCALARS = frozenset((int, float, bool, type(None)))
 
 
-def _scalar_problem(node: Any, field: str | None, trail: Trail) -> Problem | None:
+def _scalar_problem(
+    node: Any, field: str | None, trail: Trail, text_clean: bool = False
+) -> Problem | None:
     if isinstance(node, str):
-        problem = text_problem(node)
+        problem = None if text_clean else text_problem(node)
         if problem:
             return trail, "`{path}`", f" {problem}"
         if field in _JSON_TEXT_KEYS:

@@ -260,7 +260,9 @@ def test_time_budget_stops_a_slow_request(semester_url: str) -> None:
         assert len(after.json()["data"]["courses"]["nodes"]) == 6
 
 
-@pytest.mark.parametrize("name", ["max_query_cost", "request_budget_seconds", "max_body_bytes"])
+@pytest.mark.parametrize(
+    "name", ["max_query_cost", "request_budget_seconds", "max_body_bytes", "ingest_batch_bytes"]
+)
 def test_limits_must_be_above_zero(name: str) -> None:
     with pytest.raises(ValueError, match=f"COURSEGRAPH_{name.upper()} must be above 0"):
         Settings(_env_file=None, **{name: 0})  # type: ignore[call-arg]
