@@ -547,6 +547,10 @@ class GroupAppender:
             results = await append_batches(
                 self.store, [(waiting.batch, waiting.source) for waiting in group]
             )
+        except asyncio.CancelledError:  # the worker stopped: its group must not wait forever
+            for waiting in group:
+                waiting.answer.cancel()
+            raise
         except StoreUnavailable as error:
             for waiting in group:
                 _settle(waiting, error)

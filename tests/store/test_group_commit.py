@@ -261,3 +261,26 @@ async def test_another_failure_is_retried_one_batch_at_a_time(store: Store) -> N
     assert commits.count == 2  # the group rolled back; then each alone, the bad one rolled back
     stored_ids = [row["event_id"] for row in await _stored(store, EVENTS)]
     assert stored_ids == [f"urn:uuid:grade-{tag}-{n}" for tag in "ac" for n in (1, 2, 3)]
+
+
+async def test_a_stopped_worker_cancels_its_group_and_the_next_append_drains_the_rest(
+    store: Store,
+) -> None:
+    appender = GroupAppender(store, max_items=3)
+    async with store.write_lock:  # the worker's first group waits for it, in its commit
+        first = asyncio.ensure_future(appender.append(grade_batch("a", 1, 3), source="test"))
+        second = asyncio.ensure_future(appender.append(grade_batch("b", 1, 3), source="test"))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        worker = appender._worker
+        assert worker is not None and not worker.done()
+        worker.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert not second.done()
+    third = await appender.append(grade_batch("c", 1, 3), source="test")
+    assert (await second).appended == 3
+    assert (third.first_position, third.last_position) == (4, 6)
+    assert [row["event_id"] for row in await _stored(store, EVENTS)] == [
+        f"urn:uuid:grade-{tag}-{n}" for tag in "bc" for n in (1, 2, 3)
+    ]
