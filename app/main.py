@@ -22,7 +22,7 @@ from app.metrics import Metrics
 from app.request_log import RequestLog, route_paths
 from app.runtime import tune_garbage_collector
 from app.settings import Settings
-from store.append import AppendResult
+from store.append import AppendResult, GroupAppender
 from store.db import create_store
 from store.schema import prepare_schema
 
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         store = create_store(settings.database_url)
         await prepare_schema(store)
         app.state.store = store
+        app.state.caliper_appender = GroupAppender(store, max_items=settings.caliper_group_items)
         app.state.metrics.watch_store(store)
         await feed.start(store)
         try:

@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     # it touches, so larger ones write fewer bytes per event; a batch holds ~10x this in
     # memory while it is read and stored.
     ingest_batch_bytes: int = 10_485_760
+    # POST /caliper: requests that arrive while an append commits wait and are appended
+    # together in one transaction of at most this many events, entity descriptions and
+    # rejected items (a larger request goes alone); one commit per request is the limit
+    # of a worker's rate otherwise.
+    caliper_group_items: int = 2_000
     # Course.activity answers at most this many buckets (ten years of days).
     analytics_max_buckets: int = 3660
     # ScoreStatistics.histogram(bins:) accepts 1 to this many bins.
@@ -122,6 +127,7 @@ class Settings(BaseSettings):
         "connection_init_wait_timeout",
         "health_timeout",
         "ingest_batch_bytes",
+        "caliper_group_items",
     )
     @classmethod
     def _positive(cls, value: float, info: ValidationInfo) -> float:

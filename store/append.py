@@ -22,7 +22,9 @@ never race into the unique index: the second one sees the first one's rows."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -36,14 +38,13 @@ from app.caliper.canonical import loads_stored
 from app.caliper.model import (
     CARRIES_COURSE_NUMBER,
     COURSE,
-    EntityDescription,
     ReadBatch,
     ReadEvent,
-    RejectedItem,
     event_id_of,
 )
 from store.codec import decode, encode
 from store.db import APPENDED_CHANNEL, Store, driver_errors_translated, lock_writes
+from store.errors import StoreUnavailable
 from store.tables import (
     KIND_CODES,
     CourseNumberRow,
@@ -53,6 +54,8 @@ from store.tables import (
     RejectedItemRow,
     TermRow,
 )
+
+log = logging.getLogger("coursegraph.store")
 
 LOOKUP_CHUNK = 500
 
@@ -119,26 +122,46 @@ async def append_batch(
     store: Store, batch: ReadBatch, *, source: str, received_at_ms: int | None = None
 ) -> AppendResult:
     """Store a whole batch in one transaction: all of it, or nothing."""
+    (result,) = await append_batches(store, [(batch, source)], received_at_ms=received_at_ms)
+    return result
+
+
+async def append_batches(
+    store: Store,
+    batches: Sequence[tuple[ReadBatch, str]],
+    *,
+    received_at_ms: int | None = None,
+) -> list[AppendResult]:
+    """Store several (batch, source) pairs in ONE transaction, all or nothing: one lock,
+    one dedupe lookup, one insert per table, one NOTIFY. Each batch gets the result it
+    would have had if the batches had been appended one after another, in this order."""
     received_at = received_at_ms if received_at_ms is not None else now_ms()
-    result = AppendResult(
-        rejected=[{"path": item.path, "reason": item.reason} for item in batch.rejected],
-        entities=len(batch.descriptions),
-    )
+    parts = [(batch, source, _result_of(batch)) for batch, source in batches]
     with driver_errors_translated():
         async with store.write_lock, store.writer.begin() as connection:
             await lock_writes(connection, store)
-            await _append_events(connection, batch, result, received_at)
-            await _append_side_items(
-                connection, batch.descriptions, batch.rejected, received_at, source
+            last_position = await _append_events(
+                connection, [(batch, result) for batch, _, result in parts], received_at
             )
-            if result.last_position is not None and not store.is_sqlite:
+            await _append_side_items(
+                connection, [(batch, source) for batch, source, _ in parts], received_at
+            )
+            if last_position is not None and not store.is_sqlite:
                 # NOTIFY is transactional: listeners in every process hear it once this
                 # commits, and never for a batch that rolls back.
                 await connection.execute(
                     text("SELECT pg_notify(:channel, :position)"),
-                    {"channel": APPENDED_CHANNEL, "position": str(result.last_position)},
+                    {"channel": APPENDED_CHANNEL, "position": str(last_position)},
                 )
-    return result
+    return [result for _, _, result in parts]
+
+
+def _result_of(batch: ReadBatch) -> AppendResult:
+    """What a batch's answer holds before any event is looked at."""
+    return AppendResult(
+        rejected=[{"path": item.path, "reason": item.reason} for item in batch.rejected],
+        entities=len(batch.descriptions),
+    )
 
 
 def event_key(event_id: str | None) -> int | None:
@@ -195,27 +218,32 @@ async def _conflicting_ids(
 
 
 async def _append_events(
-    connection: AsyncConnection, batch: ReadBatch, result: AppendResult, received_at: int
-) -> None:
-    if not batch.events:
-        return
-    hashes = list({hash_bytes(event.content_hash) for event in batch.events})
+    connection: AsyncConnection,
+    parts: Sequence[tuple[ReadBatch, AppendResult]],
+    received_at: int,
+) -> int | None:
+    """Append the events of every part in order, counting each in its own part's result
+    as a sequential append would; the newest position, or None when nothing was new."""
+    events = [(event, result) for batch, result in parts for event in batch.events]
+    if not events:
+        return None
+    hashes = list({hash_bytes(event.content_hash) for event, _ in events})
     stored_hashes = {
         bytes(row[0]) for row in await _existing(connection, EVENTS.c.content_hash, hashes)
     }
-    fresh: list[tuple[ReadEvent, bytes]] = []
-    for event in batch.events:
+    fresh: list[tuple[ReadEvent, bytes, AppendResult]] = []
+    for event, result in events:
         content = hash_bytes(event.content_hash)
         if content in stored_hashes:
             result.duplicates += 1
             continue
         stored_hashes.add(content)
-        fresh.append((event, content))
+        fresh.append((event, content, result))
     if not fresh:
-        return
-    ids = list({event.event_id for event, _ in fresh if event.event_id})
+        return None
+    ids = list({event.event_id for event, _, _ in fresh if event.event_id})
     hashes_by_id = await _conflicting_ids(connection, ids)
-    for event, content in fresh:
+    for event, content, result in fresh:
         if event.event_id:
             known = hashes_by_id.setdefault(event.event_id, set())
             if known and content not in known:
@@ -228,10 +256,14 @@ async def _append_events(
     position = int(last or 0)
     logical_index: list[dict[str, Any]] = []
     positioned: list[tuple[int, ReadEvent, bytes]] = []
-    for event, content in fresh:
+    for event, content, result in fresh:
         position += 1
         positioned.append((position, event, content))
         logical_index.extend(entity_index_rows(event, position))
+        result.appended += 1
+        if result.first_position is None:
+            result.first_position = position
+        result.last_position = position
     terms = await term_ids(
         connection,
         [
@@ -273,9 +305,7 @@ async def _append_events(
         )
     await connection.execute(insert(EVENTS), event_rows)
     await insert_index_rows(connection, logical_index, terms)
-    result.appended += len(fresh)
-    result.first_position = event_rows[0]["position"]
-    result.last_position = position
+    return position
 
 
 def _term(terms: dict[str, int], value: str | None) -> int | None:
@@ -401,12 +431,9 @@ def _newer(candidate: dict[str, Any], held: dict[str, Any]) -> bool:
 
 
 async def _append_side_items(
-    connection: AsyncConnection,
-    descriptions: Sequence[EntityDescription],
-    rejected: Sequence[RejectedItem],
-    received_at: int,
-    source: str,
+    connection: AsyncConnection, parts: Sequence[tuple[ReadBatch, str]], received_at: int
 ) -> None:
+    """The entity descriptions and rejected items of every (batch, source), in order."""
     await _insert_new(
         connection,
         DESCRIPTIONS,
@@ -419,7 +446,8 @@ async def _append_side_items(
                 "source": f"{source} {item.path}".strip(),
                 **_compressed(item.raw_json),
             }
-            for item in descriptions
+            for batch, source in parts
+            for item in batch.descriptions
         ],
     )
     await _insert_new(
@@ -433,7 +461,8 @@ async def _append_side_items(
                 "path": item.path,
                 **_compressed(item.raw_json),
             }
-            for item in rejected
+            for batch, _ in parts
+            for item in batch.rejected
         ],
     )
 
@@ -456,3 +485,92 @@ async def _insert_new(connection: AsyncConnection, table: Any, rows: list[dict[s
             fresh.append(row)
     if fresh:
         await connection.execute(insert(table), fresh)
+
+
+@dataclass
+class _Waiting:
+    """One request's batch, waiting for the group it is appended in."""
+
+    batch: ReadBatch
+    source: str
+    answer: asyncio.Future[AppendResult]
+
+    @property
+    def size(self) -> int:
+        return len(self.batch.events) + len(self.batch.descriptions) + len(self.batch.rejected)
+
+
+class GroupAppender:
+    """Group commit: batches that arrive while an append transaction runs wait, then go
+    in together in ONE transaction (append_batches), in arrival order, each answered with
+    its own result. A commit rewrites every index page it touches, so one commit of many
+    small requests writes far less than one commit each.
+
+    A group holds at most `max_items` events, descriptions and rejected items (a larger
+    batch goes alone). When the store is unavailable every batch of the group gets the
+    same StoreUnavailable and none is stored; any other failure is retried one batch at
+    a time, so one batch's problem fails only its own request."""
+
+    def __init__(self, store: Store, *, max_items: int) -> None:
+        if max_items <= 0:
+            raise ValueError("max_items must be above 0")
+        self.store = store
+        self.max_items = max_items
+        self._queue: list[_Waiting] = []
+        self._worker: asyncio.Task[None] | None = None
+
+    async def append(self, batch: ReadBatch, *, source: str) -> AppendResult:
+        """Append `batch` with whatever else is waiting; its own result, or the error of
+        its transaction (nothing of it stored)."""
+        waiting = _Waiting(batch, source, asyncio.get_running_loop().create_future())
+        self._queue.append(waiting)
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._drain())
+        # A request cancelled while it waits (its client left) is still appended with its
+        # group, as it would have been had it been committing already.
+        return await asyncio.shield(waiting.answer)
+
+    def _next_group(self) -> list[_Waiting]:
+        group = [self._queue.pop(0)]
+        items = group[0].size
+        while self._queue and items + self._queue[0].size <= self.max_items:
+            items += self._queue[0].size
+            group.append(self._queue.pop(0))
+        return group
+
+    async def _drain(self) -> None:
+        while self._queue:
+            await self._commit(self._next_group())
+
+    async def _commit(self, group: list[_Waiting]) -> None:
+        try:
+            results = await append_batches(
+                self.store, [(waiting.batch, waiting.source) for waiting in group]
+            )
+        except asyncio.CancelledError:  # the worker stopped: its group must not wait forever
+            for waiting in group:
+                waiting.answer.cancel()
+            raise
+        except StoreUnavailable as error:
+            for waiting in group:
+                _settle(waiting, error)
+            return
+        except Exception as error:
+            if len(group) == 1:
+                _settle(group[0], error)
+                return
+            log.warning("a group of %d appends failed; appending each alone", len(group))
+            for waiting in group:
+                await self._commit([waiting])
+            return
+        for waiting, result in zip(group, results, strict=True):
+            _settle(waiting, result)
+
+
+def _settle(waiting: _Waiting, outcome: AppendResult | BaseException) -> None:
+    if waiting.answer.done():
+        return
+    if isinstance(outcome, BaseException):
+        waiting.answer.set_exception(outcome)
+    else:
+        waiting.answer.set_result(outcome)

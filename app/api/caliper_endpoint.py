@@ -21,8 +21,7 @@ from app.caliper.model import ShapeError, UnsupportedVersion
 from app.caliper.reader import SUPPORTED_DATA_VERSIONS, check_data_version, read_body
 from app.observe import note
 from app.settings import Settings
-from store.append import append_batch
-from store.db import Store
+from store.append import GroupAppender
 from store.errors import StoreUnavailable
 from store.identity import refreshed_identity
 
@@ -41,7 +40,6 @@ def _unauthorized(settings: Settings) -> Response:
 
 async def caliper_post(request: Request) -> Response:
     settings: Settings = request.app.state.settings
-    store: Store = request.app.state.store
     if not ingest_token_accepted(request, settings):
         return _unauthorized(settings)
     try:
@@ -80,9 +78,11 @@ async def caliper_post(request: Request) -> Response:
             supported=list(SUPPORTED_DATA_VERSIONS),
         )
     try:
+        # Appended with the requests that arrive while the previous append commits.
+        appender: GroupAppender = request.app.state.caliper_appender
         # A SQLite file replaced under the served path: append to the new one, not the old.
-        await refreshed_identity(store)
-        result = await append_batch(store, batch, source="POST /caliper")
+        await refreshed_identity(appender.store)
+        result = await appender.append(batch, source="POST /caliper")
     except StoreUnavailable as error:  # nothing of this request is stored: Learn retries
         log.warning("append refused: %s", error.reason)
         unavailable = problem(
