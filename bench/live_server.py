@@ -45,7 +45,7 @@ def main() -> None:
     notify_appended = app.state.notify_appended
 
     async def note_commit(result: Any) -> None:
-        # /caliper calls this as soon as append_batch has returned, i.e. committed.
+        # /caliper calls this as soon as its append has returned, i.e. committed.
         if result.last_position is not None:
             commits[result.last_position] = time.time()
         await notify_appended(result)
