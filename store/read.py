@@ -155,8 +155,55 @@ class EntitySummary:
     latest_events: list[StoredEvent]
 
 
-# Keys per statement when each key is its own UNION ALL branch (SQLite allows 500).
-SUMMARY_CHUNK = 200
+# UNION ALL branches per statement: SQLite allows 500 in one compound SELECT.
+SUMMARY_BRANCHES = 400
+
+
+def _summary_chunk(branches_per_key: int) -> int:
+    return max(1, SUMMARY_BRANCHES // branches_per_key)
+
+
+async def _key_terms(connection: AsyncConnection, keys: Sequence[str]) -> dict[str, int]:
+    """The term id of each of these texts that some row holds (a unique-index probe each)."""
+    found: dict[str, int] = {}
+    for chunk in _chunks(list(keys)):
+        if chunk:
+            result = await connection.execute(
+                select(TERMS.c.text, TERMS.c.id).where(TERMS.c.text.in_(chunk))
+            )
+            found.update({text_: int(id_) for text_, id_ in result})
+    return found
+
+
+SUMMARY_EVENT, SUMMARY_FIRST, SUMMARY_ALT = 0, 1, 2
+
+
+def _summary_statement(keys: int, bits: Sequence[int], latest: int, until: bool) -> Any:
+    """Per key :k0…: its `latest` newest rows, each field's newest carrier, its first row
+    and its newest row with an alt key, as (entity, position, event_time, alt_key, role).
+
+    Each branch is one range of the primary key (kind, entity_key, event_time, position)
+    read from one end with a LIMIT. Written as text: built with SQLAlchemy's expression
+    language the hundreds of branches cost more Python than the database spends on them."""
+    head = "SELECT entity_key, position, event_time, alt_key, {role} AS role FROM event_entities"
+    newest = " ORDER BY event_time DESC, position DESC LIMIT {limit}"
+    shapes = [
+        (SUMMARY_EVENT, "", newest.format(limit=int(latest))),
+        *(
+            (SUMMARY_EVENT, f" AND (carries & {int(bit)}) != 0", newest.format(limit=1))
+            for bit in bits
+        ),
+        (SUMMARY_FIRST, "", " ORDER BY event_time, position LIMIT 1"),
+        (SUMMARY_ALT, " AND alt_key IS NOT NULL", newest.format(limit=1)),
+    ]
+    window = " AND event_time <= :until" if until else ""
+    branches = [
+        f"SELECT * FROM ({head.format(role=role)} WHERE kind = :kind AND entity_key = :k{i}"
+        f"{window}{condition}{order}) AS b{i}_{n}"
+        for i in range(keys)
+        for n, (role, condition, order) in enumerate(shapes)
+    ]
+    return text(" UNION ALL ".join(branches))
 
 
 async def entity_summaries(
@@ -167,84 +214,73 @@ async def entity_summaries(
     own fields (CARRIED_FIELDS), the newest event carrying it, however old: so a fold
     of these events finds every field.
 
-    Each of these is one short backward range scan of the primary key (kind,
-    entity_key, event_time, position), so the cost follows `latest`, not the entity's
-    whole history (a field's scan stops at its newest carrier)."""
-    unique = list(dict.fromkeys(keys))
+    Every figure is one short range of the primary key (kind, entity_key, event_time,
+    position), read from one end with a LIMIT: the newest rows backward, the first event
+    forward, each field's and the alt key's newest carrier backward until the first that
+    carries it. So the cost follows `latest`, not the entity's whole history (an
+    instructor is the actor of nearly every event of a course)."""
     summaries: dict[str, EntitySummary] = {}
+    unique = list(dict.fromkeys(keys))
     if not unique:
         return summaries
-    code = KIND_CODES[kind]
     bits = list(CARRIED_FIELDS.get(kind, {}).values())
-    newest_first = (ENTITIES.c.event_time.desc(), ENTITIES.c.position.desc())
+    per_key = len(bits) + 3
     async with store.reading() as connection:
-        for start in range(0, len(unique), SUMMARY_CHUNK):
-            chunk = unique[start : start + SUMMARY_CHUNK]
-            branches = []
-            for key in chunk:
-                where = [ENTITIES.c.kind == code, ENTITIES.c.entity_key == term_id(key)]
-                if until_ms is not None:
-                    where.append(ENTITIES.c.event_time <= until_ms)
-                newest = select(ENTITIES.c.entity_key, ENTITIES.c.position).where(*where)
-                branches.append(select(newest.order_by(*newest_first).limit(latest).subquery()))
-                for bit in bits:
-                    carrier = newest.where(ENTITIES.c.carries.op("&")(bit) != literal(0))
-                    branches.append(select(carrier.order_by(*newest_first).limit(1).subquery()))
-            rows = (await connection.execute(union_all(*branches))).all()
-            outer = ENTITIES.alias("outer_entities")
-            newest_alt = (
-                select(term_text(ENTITIES.c.alt_key))
-                .where(
-                    ENTITIES.c.kind == outer.c.kind,
-                    ENTITIES.c.entity_key == outer.c.entity_key,
-                    ENTITIES.c.alt_key.is_not(None),
-                    *([ENTITIES.c.event_time <= until_ms] if until_ms is not None else []),
-                )
-                .order_by(*newest_first)
-                .limit(1)
-                .scalar_subquery()
-            )
-            firsts_where = [outer.c.kind == code, outer.c.entity_key.in_(term_ids(chunk))]
+        ids = await _key_terms(connection, unique)
+        texts = {key_id: key for key, key_id in ids.items()}
+        key_ids = list(texts)
+        for start in range(0, len(key_ids), _summary_chunk(per_key)):
+            chunk = key_ids[start : start + _summary_chunk(per_key)]
+            values: dict[str, Any] = {"kind": KIND_CODES[kind]}
             if until_ms is not None:
-                firsts_where.append(outer.c.event_time <= until_ms)
-            texts: dict[int, str] = {}
-            firsts = {}
-            for key, key_text, first, alt in await connection.execute(
-                select(
-                    outer.c.entity_key,
-                    term_text(outer.c.entity_key),
-                    func.min(outer.c.event_time),
-                    newest_alt,
-                )
-                .where(*firsts_where)
-                .group_by(outer.c.kind, outer.c.entity_key)
-            ):
-                texts[key] = key_text
-                firsts[key] = (first, alt)
-            by_key: dict[int, list[StoredEvent]] = defaultdict(list)
+                values["until"] = until_ms
+            values.update({f"k{i}": key_id for i, key_id in enumerate(chunk)})
+            statement = _summary_statement(len(chunk), bits, latest, until_ms is not None)
+            firsts: dict[int, int] = {}
+            alts: dict[int, int] = {}
             wanted: dict[int, set[int]] = defaultdict(set)
-            for key, position in rows:
-                wanted[int(position)].add(key)
+            for key_id, position, event_time, alt_key, role in await connection.execute(
+                statement, values
+            ):
+                if role == SUMMARY_FIRST:
+                    firsts[key_id] = int(event_time)
+                elif role == SUMMARY_ALT:
+                    alts[key_id] = int(alt_key)
+                else:
+                    wanted[int(position)].add(key_id)
+            alt_texts = await _term_texts(connection, list(set(alts.values())))
+            by_key: dict[int, list[StoredEvent]] = defaultdict(list)
             for part in _chunks(list(wanted)):
                 result = await connection.execute(
                     select(*_EVENT_COLUMNS).where(EVENTS.c.position.in_(part))
                 )
                 for row in result:
                     event = _event(row)
-                    for key in wanted[event.position]:
-                        by_key[key].append(event)
-            for key, events in by_key.items():
+                    for key_id in wanted[event.position]:
+                        by_key[key_id].append(event)
+            for key_id, events in by_key.items():
                 newest_event = max(events, key=lambda e: (e.event_time_ms, e.position))
-                first, alt = firsts[key]
-                summaries[texts[key]] = EntitySummary(
-                    key=texts[key],
-                    first_event_ms=first,
+                alt_id = alts.get(key_id)
+                summaries[texts[key_id]] = EntitySummary(
+                    key=texts[key_id],
+                    first_event_ms=firsts[key_id],
                     last_event_ms=newest_event.event_time_ms,
                     last_position=newest_event.position,
-                    alt_key=alt,
+                    alt_key=None if alt_id is None else alt_texts[alt_id],
                     latest_events=events,
                 )
     return summaries
+
+
+async def _term_texts(connection: AsyncConnection, ids: Sequence[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for chunk in _chunks(list(ids)):
+        if chunk:
+            result = await connection.execute(
+                select(TERMS.c.id, TERMS.c.text).where(TERMS.c.id.in_(chunk))
+            )
+            found.update({int(id_): text_ for id_, text_ in result})
+    return found
 
 
 async def keys_with_alt_key(store: Store, kind: str, alt_key: str) -> list[str]:
@@ -645,21 +681,22 @@ async def course_actor_counts(
 
 async def people_among(store: Store, iris: Sequence[str]) -> set[str]:
     """Those of these IRIs the index knows as people (the reader indexes Person actors,
-    members and assignees, never applications): a primary-key probe each."""
+    members and assignees, never applications): per IRI, its term by the unique index,
+    then whether one person row exists (one primary-key probe; DISTINCT over the rows
+    would read every row of each person, and an instructor has thousands)."""
     found: set[str] = set()
     unique = list(dict.fromkeys(i for i in iris if i))
     async with store.reader.connect() as connection:
         for chunk in _chunks(unique):
             if not chunk:
                 continue
-            keys = (
-                select(ENTITIES.c.entity_key)
-                .where(_kind("person"), ENTITIES.c.entity_key.in_(term_ids(chunk)))
-                .distinct()
-                .subquery()
+            is_person = (
+                select(literal(1))
+                .where(_kind("person"), ENTITIES.c.entity_key == TERMS.c.id)
+                .exists()
             )
             result = await connection.execute(
-                select(term_text(keys.c.entity_key)).select_from(keys)
+                select(TERMS.c.text).where(TERMS.c.text.in_(chunk), is_person)
             )
             found.update(row[0] for row in result)
     return found
@@ -681,9 +718,9 @@ async def newest_course_events_naming(
     unique = list(dict.fromkeys(people))
     newest_first = (ENTITIES.c.event_time.desc(), ENTITIES.c.position.desc())
     async with store.reader.connect() as connection:
-        for start in range(0, len(unique), SUMMARY_CHUNK):
+        for start in range(0, len(unique), _summary_chunk(1)):
             branches = []
-            for person in unique[start : start + SUMMARY_CHUNK]:
+            for person in unique[start : start + _summary_chunk(1)]:
                 where = [
                     _kind("person"),
                     ENTITIES.c.entity_key == term_id(person),
