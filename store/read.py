@@ -4,11 +4,11 @@ plain records; nothing here knows Caliper beyond the indexed columns."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, case, func, literal, select, text, tuple_, union_all
+from sqlalchemy import ColumnElement, Text, case, func, literal, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.caliper.canonical import loads_stored
@@ -155,21 +155,20 @@ class EntitySummary:
     latest_events: list[StoredEvent]
 
 
-# UNION ALL branches per statement: SQLite allows 500 in one compound SELECT.
+# UNION ALL branches per statement on SQLite: it allows 500 in one compound SELECT.
 SUMMARY_BRANCHES = 400
 
 
-def _summary_chunk(branches_per_key: int) -> int:
-    return max(1, SUMMARY_BRANCHES // branches_per_key)
-
-
-async def _key_terms(connection: AsyncConnection, keys: Sequence[str]) -> dict[str, int]:
-    """The term id of each of these texts that some row holds (a unique-index probe each)."""
+async def _terms_by(
+    connection: AsyncConnection, column: Any, values: Sequence[Any]
+) -> dict[str, int]:
+    """{text: id} of the terms whose `column` (text or id) is one of these values: a probe
+    of its unique index each."""
     found: dict[str, int] = {}
-    for chunk in _chunks(list(keys)):
+    for chunk in _chunks(list(values)):
         if chunk:
             result = await connection.execute(
-                select(TERMS.c.text, TERMS.c.id).where(TERMS.c.text.in_(chunk))
+                select(TERMS.c.text, TERMS.c.id).where(column.in_(chunk))
             )
             found.update({text_: int(id_) for text_, id_ in result})
     return found
@@ -178,14 +177,11 @@ async def _key_terms(connection: AsyncConnection, keys: Sequence[str]) -> dict[s
 SUMMARY_EVENT, SUMMARY_FIRST, SUMMARY_ALT = 0, 1, 2
 
 
-def _summary_statement(keys: int, bits: Sequence[int], latest: int, until: bool) -> Any:
-    """Per key :k0…: its `latest` newest rows, each field's newest carrier, its first row
-    and its newest row with an alt key, as (entity, position, event_time, alt_key, role).
-
-    Each branch is one range of the primary key (kind, entity_key, event_time, position)
-    read from one end with a LIMIT. Written as text: built with SQLAlchemy's expression
-    language the hundreds of branches cost more Python than the database spends on them."""
-    head = "SELECT entity_key, position, event_time, alt_key, {role} AS role FROM event_entities"
+def _summary_shapes(bits: Sequence[int], latest: int, entity: str, window: str) -> list[str]:
+    """The per-entity branches: its `latest` newest rows, each field's newest carrier, its
+    first row and its newest row with an alt key, as (entity, position, event_time,
+    alt_key, role). Each is one range of the primary key (kind, entity_key, event_time,
+    position) read from one end with a LIMIT."""
     newest = " ORDER BY event_time DESC, position DESC LIMIT {limit}"
     shapes = [
         (SUMMARY_EVENT, "", newest.format(limit=int(latest))),
@@ -196,14 +192,47 @@ def _summary_statement(keys: int, bits: Sequence[int], latest: int, until: bool)
         (SUMMARY_FIRST, "", " ORDER BY event_time, position LIMIT 1"),
         (SUMMARY_ALT, " AND alt_key IS NOT NULL", newest.format(limit=1)),
     ]
-    window = " AND event_time <= :until" if until else ""
-    branches = [
-        f"SELECT * FROM ({head.format(role=role)} WHERE kind = :kind AND entity_key = :k{i}"
-        f"{window}{condition}{order}) AS b{i}_{n}"
-        for i in range(keys)
-        for n, (role, condition, order) in enumerate(shapes)
+    return [
+        f"SELECT entity_key, position, event_time, alt_key, {role} AS role FROM event_entities"
+        f" WHERE kind = :kind AND entity_key = {entity}{window}{condition}{order}"
+        for role, condition, order in shapes
     ]
-    return text(" UNION ALL ".join(branches))
+
+
+def _per_key_statement(
+    store: Store, keys: int, branches: Callable[[str], list[str]], columns: str
+) -> Any:
+    """One statement running `branches(entity)` for each of `keys` entities (bound as
+    :k0… on SQLite, as the array :keys on PostgreSQL). Written as text: built with
+    SQLAlchemy's expression language the hundreds of branches cost more Python than the
+    database spends on them."""
+    if store.is_sqlite:
+        # No LATERAL: one UNION ALL branch per entity and shape.
+        return text(
+            " UNION ALL ".join(
+                f"SELECT {columns} FROM ({branch}) AS b{i}_{n}"
+                for i in range(keys)
+                for n, branch in enumerate(branches(f":k{i}"))
+            )
+        )
+    # PostgreSQL plans a LATERAL subquery once and runs it per key (planning hundreds of
+    # UNION ALL branches costs more than running them).
+    union = " UNION ALL ".join(f"({branch})" for branch in branches("k.id"))
+    return text(
+        f"SELECT {columns} FROM unnest(CAST(:keys AS INTEGER[])) AS k(id)"
+        f" CROSS JOIN LATERAL ({union}) AS b"
+    )
+
+
+def _key_values(store: Store, key_ids: Sequence[int]) -> dict[str, Any]:
+    if store.is_sqlite:
+        return {f"k{i}": key_id for i, key_id in enumerate(key_ids)}
+    return {"keys": list(key_ids)}
+
+
+def _key_chunk(store: Store, branches_per_key: int) -> int:
+    """Keys per statement: SQLite's compound SELECT holds at most 500 branches."""
+    return max(1, SUMMARY_BRANCHES // branches_per_key) if store.is_sqlite else IN_CHUNK
 
 
 async def entity_summaries(
@@ -226,16 +255,22 @@ async def entity_summaries(
     bits = list(CARRIED_FIELDS.get(kind, {}).values())
     per_key = len(bits) + 3
     async with store.reading() as connection:
-        ids = await _key_terms(connection, unique)
+        ids = await _terms_by(connection, TERMS.c.text, unique)
         texts = {key_id: key for key, key_id in ids.items()}
         key_ids = list(texts)
-        for start in range(0, len(key_ids), _summary_chunk(per_key)):
-            chunk = key_ids[start : start + _summary_chunk(per_key)]
-            values: dict[str, Any] = {"kind": KIND_CODES[kind]}
+        window = "" if until_ms is None else " AND event_time <= :until"
+        size = _key_chunk(store, per_key)
+        for start in range(0, len(key_ids), size):
+            chunk = key_ids[start : start + size]
+            statement = _per_key_statement(
+                store,
+                len(chunk),
+                lambda entity: _summary_shapes(bits, latest, entity, window),
+                "entity_key, position, event_time, alt_key, role",
+            )
+            values: dict[str, Any] = {"kind": KIND_CODES[kind], **_key_values(store, chunk)}
             if until_ms is not None:
                 values["until"] = until_ms
-            values.update({f"k{i}": key_id for i, key_id in enumerate(chunk)})
-            statement = _summary_statement(len(chunk), bits, latest, until_ms is not None)
             firsts: dict[int, int] = {}
             alts: dict[int, int] = {}
             wanted: dict[int, set[int]] = defaultdict(set)
@@ -248,7 +283,8 @@ async def entity_summaries(
                     alts[key_id] = int(alt_key)
                 else:
                     wanted[int(position)].add(key_id)
-            alt_texts = await _term_texts(connection, list(set(alts.values())))
+            alt_ids = await _terms_by(connection, TERMS.c.id, list(set(alts.values())))
+            alt_texts = {id_: text_ for text_, id_ in alt_ids.items()}
             by_key: dict[int, list[StoredEvent]] = defaultdict(list)
             for part in _chunks(list(wanted)):
                 result = await connection.execute(
@@ -270,17 +306,6 @@ async def entity_summaries(
                     latest_events=events,
                 )
     return summaries
-
-
-async def _term_texts(connection: AsyncConnection, ids: Sequence[int]) -> dict[int, str]:
-    found: dict[int, str] = {}
-    for chunk in _chunks(list(ids)):
-        if chunk:
-            result = await connection.execute(
-                select(TERMS.c.id, TERMS.c.text).where(TERMS.c.id.in_(chunk))
-            )
-            found.update({int(id_): text_ for id_, text_ in result})
-    return found
 
 
 async def keys_with_alt_key(store: Store, kind: str, alt_key: str) -> list[str]:
@@ -716,32 +741,34 @@ async def newest_course_events_naming(
     per_person, not the course's size."""
     found: dict[str, list[StoredEvent]] = defaultdict(list)
     unique = list(dict.fromkeys(people))
-    newest_first = (ENTITIES.c.event_time.desc(), ENTITIES.c.position.desc())
+    window = "" if as_of_ms is None else " AND ee.event_time <= :as_of"
+    limit = "" if per_person is None else f" LIMIT {int(per_person)}"
+
+    def newest(entity: str) -> list[str]:
+        return [
+            "SELECT ee.entity_key, ee.position FROM event_entities AS ee"
+            " JOIN events AS e ON e.position = ee.position"
+            f" WHERE ee.kind = :kind AND ee.entity_key = {entity} AND e.course_id = :course"
+            f"{window} ORDER BY ee.event_time DESC, ee.position DESC{limit}"
+        ]
+
     async with store.reader.connect() as connection:
-        for start in range(0, len(unique), _summary_chunk(1)):
-            branches = []
-            for person in unique[start : start + _summary_chunk(1)]:
-                where = [
-                    _kind("person"),
-                    ENTITIES.c.entity_key == term_id(person),
-                    EVENTS.c.course_id == term_id(course_id),
-                ]
-                if as_of_ms is not None:
-                    where.append(ENTITIES.c.event_time <= as_of_ms)
-                newest = (
-                    select(term_text(ENTITIES.c.entity_key), ENTITIES.c.position)
-                    .join(EVENTS, EVENTS.c.position == ENTITIES.c.position)
-                    .where(*where)
-                    .order_by(*newest_first)
-                )
-                if per_person is not None:
-                    newest = newest.limit(per_person)
-                branches.append(select(newest.subquery()))
-            if not branches:
-                continue
+        ids = await _terms_by(connection, TERMS.c.text, [course_id, *unique])
+        if course_id not in ids:
+            return found
+        texts = {ids[person]: person for person in unique if person in ids}
+        key_ids = list(texts)
+        size = _key_chunk(store, 1)
+        for start in range(0, len(key_ids), size):
+            chunk = key_ids[start : start + size]
+            statement = _per_key_statement(store, len(chunk), newest, "entity_key, position")
+            values = {"kind": KIND_CODES["person"], "course": ids[course_id]}
+            values.update(_key_values(store, chunk))
+            if as_of_ms is not None:
+                values["as_of"] = as_of_ms
             wanted: dict[int, list[str]] = defaultdict(list)
-            for person, position in await connection.execute(union_all(*branches)):
-                wanted[int(position)].append(person)
+            for key_id, position in await connection.execute(statement, values):
+                wanted[int(position)].append(texts[key_id])
             for part in _chunks(list(wanted)):
                 result = await connection.execute(
                     select(*_EVENT_COLUMNS).where(EVENTS.c.position.in_(part))
