@@ -4,11 +4,11 @@ plain records; nothing here knows Caliper beyond the indexed columns."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, case, func, literal, select, text, tuple_, union_all
+from sqlalchemy import ColumnElement, Text, case, func, literal, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.caliper.canonical import loads_stored
@@ -162,9 +162,84 @@ class EntitySummary:
     latest_events: list[StoredEvent]
 
 
-# Keys per statement when each key is its own UNION ALL branch (SQLite allows 500).
-SUMMARY_CHUNK = 200
-COMPOUND_SELECT_LIMIT = 500
+# UNION ALL branches per statement on SQLite: it allows 500 in one compound SELECT.
+SUMMARY_BRANCHES = 400
+
+
+async def _terms_by(
+    connection: AsyncConnection, column: Any, values: Sequence[Any]
+) -> dict[str, int]:
+    """{text: id} of the terms whose `column` (text or id) is one of these values: a probe
+    of its unique index each."""
+    found: dict[str, int] = {}
+    for chunk in _chunks(list(values)):
+        if chunk:
+            result = await connection.execute(
+                select(TERMS.c.text, TERMS.c.id).where(column.in_(chunk))
+            )
+            found.update({text_: int(id_) for text_, id_ in result})
+    return found
+
+
+SUMMARY_EVENT, SUMMARY_FIRST, SUMMARY_ALT = 0, 1, 2
+
+
+def _summary_shapes(bits: Sequence[int], latest: int, entity: str, window: str) -> list[str]:
+    """The per-entity branches: its `latest` newest rows, each field's newest carrier, its
+    first row and its newest row with an alt key, as (entity, position, event_time,
+    alt_key, role). Each is one range of the primary key (kind, entity_key, event_time,
+    position) read from one end with a LIMIT."""
+    newest = " ORDER BY event_time DESC, position DESC LIMIT {limit}"
+    shapes = [
+        (SUMMARY_EVENT, "", newest.format(limit=int(latest))),
+        *(
+            (SUMMARY_EVENT, f" AND (carries & {int(bit)}) != 0", newest.format(limit=1))
+            for bit in bits
+        ),
+        (SUMMARY_FIRST, "", " ORDER BY event_time, position LIMIT 1"),
+        (SUMMARY_ALT, " AND alt_key IS NOT NULL", newest.format(limit=1)),
+    ]
+    return [
+        f"SELECT entity_key, position, event_time, alt_key, {role} AS role FROM event_entities"
+        f" WHERE kind = :kind AND entity_key = {entity}{window}{condition}{order}"
+        for role, condition, order in shapes
+    ]
+
+
+def _per_key_statement(
+    store: Store, keys: int, branches: Callable[[str], list[str]], columns: str
+) -> Any:
+    """One statement running `branches(entity)` for each of `keys` entities (bound as
+    :k0… on SQLite, as the array :keys on PostgreSQL). Written as text: built with
+    SQLAlchemy's expression language the hundreds of branches cost more Python than the
+    database spends on them."""
+    if store.is_sqlite:
+        # No LATERAL: one UNION ALL branch per entity and shape.
+        return text(
+            " UNION ALL ".join(
+                f"SELECT {columns} FROM ({branch}) AS b{i}_{n}"
+                for i in range(keys)
+                for n, branch in enumerate(branches(f":k{i}"))
+            )
+        )
+    # PostgreSQL plans a LATERAL subquery once and runs it per key (planning hundreds of
+    # UNION ALL branches costs more than running them).
+    union = " UNION ALL ".join(f"({branch})" for branch in branches("k.id"))
+    return text(
+        f"SELECT {columns} FROM unnest(CAST(:keys AS INTEGER[])) AS k(id)"
+        f" CROSS JOIN LATERAL ({union}) AS b"
+    )
+
+
+def _key_values(store: Store, key_ids: Sequence[int]) -> dict[str, Any]:
+    if store.is_sqlite:
+        return {f"k{i}": key_id for i, key_id in enumerate(key_ids)}
+    return {"keys": list(key_ids)}
+
+
+def _key_chunk(store: Store, branches_per_key: int) -> int:
+    """Keys per statement: SQLite's compound SELECT holds at most 500 branches."""
+    return max(1, SUMMARY_BRANCHES // branches_per_key) if store.is_sqlite else IN_CHUNK
 
 
 async def entity_summaries(
@@ -175,83 +250,66 @@ async def entity_summaries(
     own fields (CARRIED_FIELDS), the newest event carrying it, however old: so a fold
     of these events finds every field.
 
-    Each of these is one short backward range scan of the primary key (kind,
-    entity_key, event_time, position), so the cost follows `latest`, not the entity's
-    whole history (a field's scan stops at its newest carrier)."""
-    unique = list(dict.fromkeys(keys))
+    Every figure is one short range of the primary key (kind, entity_key, event_time,
+    position), read from one end with a LIMIT: the newest rows backward, the first event
+    forward, each field's and the alt key's newest carrier backward until the first that
+    carries it. So the cost follows `latest`, not the entity's whole history (an
+    instructor is the actor of nearly every event of a course)."""
     summaries: dict[str, EntitySummary] = {}
+    unique = list(dict.fromkeys(keys))
     if not unique:
         return summaries
-    code = KIND_CODES[kind]
     bits = list(CARRIED_FIELDS.get(kind, {}).values())
-    newest_first = (ENTITIES.c.event_time.desc(), ENTITIES.c.position.desc())
-    # Each key is 1 + len(bits) branches of one compound SELECT.
-    per_statement = min(SUMMARY_CHUNK, COMPOUND_SELECT_LIMIT // (1 + len(bits)))
+    per_key = len(bits) + 3
     async with store.reading() as connection:
-        for start in range(0, len(unique), per_statement):
-            chunk = unique[start : start + per_statement]
-            branches = []
-            for key in chunk:
-                where = [ENTITIES.c.kind == code, ENTITIES.c.entity_key == term_id(key)]
-                if until_ms is not None:
-                    where.append(ENTITIES.c.event_time <= until_ms)
-                newest = select(ENTITIES.c.entity_key, ENTITIES.c.position).where(*where)
-                branches.append(select(newest.order_by(*newest_first).limit(latest).subquery()))
-                for bit in bits:
-                    carrier = newest.where(ENTITIES.c.carries.op("&")(bit) != literal(0))
-                    branches.append(select(carrier.order_by(*newest_first).limit(1).subquery()))
-            rows = (await connection.execute(union_all(*branches))).all()
-            outer = ENTITIES.alias("outer_entities")
-            newest_alt = (
-                select(term_text(ENTITIES.c.alt_key))
-                .where(
-                    ENTITIES.c.kind == outer.c.kind,
-                    ENTITIES.c.entity_key == outer.c.entity_key,
-                    ENTITIES.c.alt_key.is_not(None),
-                    *([ENTITIES.c.event_time <= until_ms] if until_ms is not None else []),
-                )
-                .order_by(*newest_first)
-                .limit(1)
-                .scalar_subquery()
+        ids = await _terms_by(connection, TERMS.c.text, unique)
+        texts = {key_id: key for key, key_id in ids.items()}
+        key_ids = list(texts)
+        window = "" if until_ms is None else " AND event_time <= :until"
+        size = _key_chunk(store, per_key)
+        for start in range(0, len(key_ids), size):
+            chunk = key_ids[start : start + size]
+            statement = _per_key_statement(
+                store,
+                len(chunk),
+                lambda entity: _summary_shapes(bits, latest, entity, window),
+                "entity_key, position, event_time, alt_key, role",
             )
-            firsts_where = [outer.c.kind == code, outer.c.entity_key.in_(term_ids(chunk))]
+            values: dict[str, Any] = {"kind": KIND_CODES[kind], **_key_values(store, chunk)}
             if until_ms is not None:
-                firsts_where.append(outer.c.event_time <= until_ms)
-            texts: dict[int, str] = {}
-            firsts = {}
-            for key, key_text, first, alt in await connection.execute(
-                select(
-                    outer.c.entity_key,
-                    term_text(outer.c.entity_key),
-                    func.min(outer.c.event_time),
-                    newest_alt,
-                )
-                .where(*firsts_where)
-                .group_by(outer.c.kind, outer.c.entity_key)
-            ):
-                texts[key] = key_text
-                firsts[key] = (first, alt)
-            by_key: dict[int, list[StoredEvent]] = defaultdict(list)
+                values["until"] = until_ms
+            firsts: dict[int, int] = {}
+            alts: dict[int, int] = {}
             wanted: dict[int, set[int]] = defaultdict(set)
-            for key, position in rows:
-                wanted[int(position)].add(key)
+            for key_id, position, event_time, alt_key, role in await connection.execute(
+                statement, values
+            ):
+                if role == SUMMARY_FIRST:
+                    firsts[key_id] = int(event_time)
+                elif role == SUMMARY_ALT:
+                    alts[key_id] = int(alt_key)
+                else:
+                    wanted[int(position)].add(key_id)
+            alt_ids = await _terms_by(connection, TERMS.c.id, list(set(alts.values())))
+            alt_texts = {id_: text_ for text_, id_ in alt_ids.items()}
+            by_key: dict[int, list[StoredEvent]] = defaultdict(list)
             for part in _chunks(list(wanted)):
                 result = await connection.execute(
                     select(*_EVENT_COLUMNS).where(EVENTS.c.position.in_(part))
                 )
                 for row in result:
                     event = _event(row)
-                    for key in wanted[event.position]:
-                        by_key[key].append(event)
-            for key, events in by_key.items():
+                    for key_id in wanted[event.position]:
+                        by_key[key_id].append(event)
+            for key_id, events in by_key.items():
                 newest_event = max(events, key=lambda e: (e.event_time_ms, e.position))
-                first, alt = firsts[key]
-                summaries[texts[key]] = EntitySummary(
-                    key=texts[key],
-                    first_event_ms=first,
+                alt_id = alts.get(key_id)
+                summaries[texts[key_id]] = EntitySummary(
+                    key=texts[key_id],
+                    first_event_ms=firsts[key_id],
                     last_event_ms=newest_event.event_time_ms,
                     last_position=newest_event.position,
-                    alt_key=alt,
+                    alt_key=None if alt_id is None else alt_texts[alt_id],
                     latest_events=events,
                 )
     return summaries
@@ -655,21 +713,22 @@ async def course_actor_counts(
 
 async def people_among(store: Store, iris: Sequence[str]) -> set[str]:
     """Those of these IRIs the index knows as people (the reader indexes Person actors,
-    members and assignees, never applications): a primary-key probe each."""
+    members and assignees, never applications): per IRI, its term by the unique index,
+    then whether one person row exists (one primary-key probe; DISTINCT over the rows
+    would read every row of each person, and an instructor has thousands)."""
     found: set[str] = set()
     unique = list(dict.fromkeys(i for i in iris if i))
     async with store.reader.connect() as connection:
         for chunk in _chunks(unique):
             if not chunk:
                 continue
-            keys = (
-                select(ENTITIES.c.entity_key)
-                .where(_kind("person"), ENTITIES.c.entity_key.in_(term_ids(chunk)))
-                .distinct()
-                .subquery()
+            is_person = (
+                select(literal(1))
+                .where(_kind("person"), ENTITIES.c.entity_key == TERMS.c.id)
+                .exists()
             )
             result = await connection.execute(
-                select(term_text(keys.c.entity_key)).select_from(keys)
+                select(TERMS.c.text).where(TERMS.c.text.in_(chunk), is_person)
             )
             found.update(row[0] for row in result)
     return found
@@ -689,32 +748,34 @@ async def newest_course_events_naming(
     per_person, not the course's size."""
     found: dict[str, list[StoredEvent]] = defaultdict(list)
     unique = list(dict.fromkeys(people))
-    newest_first = (ENTITIES.c.event_time.desc(), ENTITIES.c.position.desc())
+    window = "" if as_of_ms is None else " AND ee.event_time <= :as_of"
+    limit = "" if per_person is None else f" LIMIT {int(per_person)}"
+
+    def newest(entity: str) -> list[str]:
+        return [
+            "SELECT ee.entity_key, ee.position FROM event_entities AS ee"
+            " JOIN events AS e ON e.position = ee.position"
+            f" WHERE ee.kind = :kind AND ee.entity_key = {entity} AND e.course_id = :course"
+            f"{window} ORDER BY ee.event_time DESC, ee.position DESC{limit}"
+        ]
+
     async with store.reader.connect() as connection:
-        for start in range(0, len(unique), SUMMARY_CHUNK):
-            branches = []
-            for person in unique[start : start + SUMMARY_CHUNK]:
-                where = [
-                    _kind("person"),
-                    ENTITIES.c.entity_key == term_id(person),
-                    EVENTS.c.course_id == term_id(course_id),
-                ]
-                if as_of_ms is not None:
-                    where.append(ENTITIES.c.event_time <= as_of_ms)
-                newest = (
-                    select(term_text(ENTITIES.c.entity_key), ENTITIES.c.position)
-                    .join(EVENTS, EVENTS.c.position == ENTITIES.c.position)
-                    .where(*where)
-                    .order_by(*newest_first)
-                )
-                if per_person is not None:
-                    newest = newest.limit(per_person)
-                branches.append(select(newest.subquery()))
-            if not branches:
-                continue
+        ids = await _terms_by(connection, TERMS.c.text, [course_id, *unique])
+        if course_id not in ids:
+            return found
+        texts = {ids[person]: person for person in unique if person in ids}
+        key_ids = list(texts)
+        size = _key_chunk(store, 1)
+        for start in range(0, len(key_ids), size):
+            chunk = key_ids[start : start + size]
+            statement = _per_key_statement(store, len(chunk), newest, "entity_key, position")
+            values = {"kind": KIND_CODES["person"], "course": ids[course_id]}
+            values.update(_key_values(store, chunk))
+            if as_of_ms is not None:
+                values["as_of"] = as_of_ms
             wanted: dict[int, list[str]] = defaultdict(list)
-            for person, position in await connection.execute(union_all(*branches)):
-                wanted[int(position)].append(person)
+            for key_id, position in await connection.execute(statement, values):
+                wanted[int(position)].append(texts[key_id])
             for part in _chunks(list(wanted)):
                 result = await connection.execute(
                     select(*_EVENT_COLUMNS).where(EVENTS.c.position.in_(part))
