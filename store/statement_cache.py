@@ -14,7 +14,7 @@ from collections.abc import Hashable
 from typing import Any
 
 # ~30 bytes held a character of SQL (measured on the UNION ALL statements): ~30 MB.
-DEFAULT_MAX_SQL_CHARS = 250_000
+DEFAULT_MAX_SQL_CHARS = 100_000
 
 
 class CompiledStatementCache:
