@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from store.errors import StoreUnavailable
 from store.identity import IdentityWatch, file_identity, remember_database_oid
+from store.statement_cache import CompiledStatementCache
 
 log = logging.getLogger("coursegraph.store")
 
@@ -163,7 +164,11 @@ def _sqlite_writer_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
-    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    engine = create_async_engine(
+        url,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        execution_options={"compiled_cache": CompiledStatementCache()},
+    )
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     if immediate:  # the writer
         event.listen(engine.sync_engine, "connect", _sqlite_writer_pragmas)
@@ -217,7 +222,13 @@ def create_store(url: str) -> Store:
             identity_watch=watch,
         )
     if backend == "postgresql":
-        engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        engine = create_async_engine(
+            url,
+            pool_size=10,
+            max_overflow=10,
+            pool_pre_ping=True,
+            execution_options={"compiled_cache": CompiledStatementCache()},
+        )
         store = Store(url=url, dialect="postgresql", reader=engine, writer=engine)
         event.listen(engine.sync_engine, "connect", remember_database_oid(store.identity_watch))
         return store
